@@ -1,0 +1,233 @@
+// Package bench measures the registry the way `amane bench registry` reports it: the same load and
+// lookup code run once with the real vault and once with a pass-through vault, side by side in one
+// run, so that the ratio says what encryption and the gate cost on this machine.
+package bench
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"amane"
+	"amane/gate"
+	"amane/load"
+	"amane/sqlite"
+	"amane/synth"
+	"amane/vault"
+)
+
+// RegistryConfig sizes the benchmark.
+type RegistryConfig struct {
+	Employees int
+	Employers int    // default Employees/4, the breach's ratio (500,000 : 2,000,000)
+	Lookups   int    // CIN lookups per mode; default 2,000
+	Rounds    int    // load rounds per mode, alternating; the best of each is kept; default 2
+	Seed      uint64 // synthetic data seed
+	Dir       string // work directory; default a temporary one, removed after
+}
+
+// ModeReport is one mode's figures.
+type ModeReport struct {
+	LoadRowsPerSec float64 `json:"load_rows_per_s"`
+	LoadSeconds    float64 `json:"load_seconds"`
+	LookupCINP50us float64 `json:"lookup_cin_p50_us"`
+	LookupCINP99us float64 `json:"lookup_cin_p99_us"`
+	StoreBytes     int64   `json:"store_bytes"`
+}
+
+// RegistryReport is what `amane bench registry` prints.
+type RegistryReport struct {
+	Employees   int        `json:"employees"`
+	Employers   int        `json:"employers"`
+	Rows        int        `json:"rows"`
+	Encrypted   ModeReport `json:"encrypted"`
+	PassThrough ModeReport `json:"pass_through"`
+	// LoadRatio = encrypted rows/s ÷ pass-through rows/s (≥ 0.85 is the goal).
+	LoadRatio float64 `json:"load_ratio"`
+	// LookupRatio = pass-through p50 ÷ encrypted p50 (≥ 0.85 is the goal).
+	LookupRatio float64 `json:"lookup_p50_ratio"`
+	Machine     string  `json:"machine"`
+}
+
+// Registry runs the benchmark.
+func Registry(ctx context.Context, cfg RegistryConfig, logf func(format string, args ...any)) (*RegistryReport, error) {
+	if cfg.Employers <= 0 {
+		cfg.Employers = max(1, cfg.Employees/4)
+	}
+	if cfg.Lookups <= 0 {
+		cfg.Lookups = 2000
+	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = 2
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	if cfg.Dir == "" {
+		d, err := os.MkdirTemp("", "amane-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		cfg.Dir = d
+	}
+	adh, sal := filepath.Join(cfg.Dir, "ADHERENTS.csv"), filepath.Join(cfg.Dir, "SALARIES.csv")
+	if err := writeFiles(ctx, cfg, adh, sal); err != nil {
+		return nil, err
+	}
+	cins, err := sampleCINs(sal, cfg.Lookups, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := newKeyring(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	real, err := vault.FromKeyring(kr)
+	if err != nil {
+		return nil, err
+	}
+	modes := []struct {
+		name string
+		v    *vault.Vault
+		rep  *ModeReport
+	}{{"encrypted", real, nil}, {"pass-through", vault.PassThrough(), nil}}
+	rep := &RegistryReport{Employees: cfg.Employees, Employers: cfg.Employers,
+		Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())}
+	modes[0].rep, modes[1].rep = &rep.Encrypted, &rep.PassThrough
+	for round := 0; round < cfg.Rounds; round++ {
+		for i := range modes {
+			m := &modes[(i+round)%2] // alternate which mode goes first
+			mr, rows, err := runMode(ctx, cfg, fmt.Sprintf("%s-%d", m.name, round), m.v, adh, sal, cins)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", m.name, err)
+			}
+			rep.Rows = rows
+			if logf != nil {
+				logf("round %d %s: %.0f rows/s, lookup p50 %.1f µs p99 %.1f µs", round+1, m.name, mr.LoadRowsPerSec, mr.LookupCINP50us, mr.LookupCINP99us)
+			}
+			if mr.LoadRowsPerSec > m.rep.LoadRowsPerSec {
+				m.rep.LoadRowsPerSec, m.rep.LoadSeconds, m.rep.StoreBytes = mr.LoadRowsPerSec, mr.LoadSeconds, mr.StoreBytes
+			}
+			if m.rep.LookupCINP50us == 0 || mr.LookupCINP50us < m.rep.LookupCINP50us {
+				m.rep.LookupCINP50us, m.rep.LookupCINP99us = mr.LookupCINP50us, mr.LookupCINP99us
+			}
+		}
+	}
+	rep.LoadRatio = rep.Encrypted.LoadRowsPerSec / rep.PassThrough.LoadRowsPerSec
+	rep.LookupRatio = rep.PassThrough.LookupCINP50us / rep.Encrypted.LookupCINP50us
+	return rep, nil
+}
+
+func writeFiles(ctx context.Context, cfg RegistryConfig, adh, sal string) error {
+	a, err := os.Create(adh)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	s, err := os.Create(sal)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return synth.Write(ctx, synth.Config{Employers: cfg.Employers, Employees: cfg.Employees, Seed: cfg.Seed}, a, s, nil)
+}
+
+// sampleCINs picks n CINs of SALARIES.csv at random (with a fixed seed).
+func sampleCINs(path string, n int, seed uint64) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	var all []string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		if rec[1] != "" && rec[1] != "cin" {
+			all = append(all, rec[1])
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	out := make([]string, n)
+	for i := range out {
+		out[i] = all[rng.IntN(len(all))]
+	}
+	return out, nil
+}
+
+func newKeyring(dir string) (*vault.Keyring, error) {
+	path := filepath.Join(dir, "keyring.json")
+	pass := []byte("bench-only passphrase, not a secret")
+	if err := vault.CreateKeyring(path, pass); err != nil {
+		return nil, err
+	}
+	return vault.OpenKeyring(path, pass)
+}
+
+func runMode(ctx context.Context, cfg RegistryConfig, name string, v *vault.Vault, adh, sal string, cins []string) (*ModeReport, int, error) {
+	dbDir := filepath.Join(cfg.Dir, name)
+	if err := os.MkdirAll(dbDir, 0o700); err != nil {
+		return nil, 0, err
+	}
+	defer os.RemoveAll(dbDir)
+	st, err := sqlite.Open(ctx, filepath.Join(dbDir, "amane.db"))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer st.Close()
+	g := gate.New(st, v)
+	ctx = amane.NewContextWithPrincipal(ctx, &amane.Principal{ID: "bench", Role: amane.RoleSystem})
+	af, err := os.Open(adh)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer af.Close()
+	sf, err := os.Open(sal)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer sf.Close()
+	runtime.GC()
+	start := time.Now()
+	res, err := load.Load(ctx, st, g, &load.Source{Name: "ADHERENTS.csv", R: af}, &load.Source{Name: "SALARIES.csv", R: sf}, load.Options{})
+	if err != nil {
+		return nil, 0, err
+	}
+	elapsed := time.Since(start)
+	mr := &ModeReport{LoadSeconds: elapsed.Seconds(), LoadRowsPerSec: float64(res.Rows) / elapsed.Seconds()}
+	for _, f := range []string{"amane.db", "amane.db-wal"} {
+		if fi, err := os.Stat(filepath.Join(dbDir, f)); err == nil {
+			mr.StoreBytes += fi.Size()
+		}
+	}
+	lat := make([]time.Duration, len(cins))
+	for i, c := range cins {
+		t := time.Now()
+		found, err := g.EmployeesByCIN(ctx, c)
+		lat[i] = time.Since(t)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(found) != 1 {
+			return nil, 0, fmt.Errorf("lookup by CIN found %d people, want 1", len(found))
+		}
+	}
+	slices.Sort(lat)
+	mr.LookupCINP50us = float64(lat[len(lat)/2].Nanoseconds()) / 1e3
+	mr.LookupCINP99us = float64(lat[len(lat)*99/100].Nanoseconds()) / 1e3
+	return mr, res.Rows, nil
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"amane"
+	"amane/csvfile"
+	"amane/load"
+	"amane/sqlite"
+	"amane/synth"
+	"amane/vault"
+	"amane/web"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	var d dataFlags
+	d.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if d.dir == "" {
+		return fmt.Errorf("%w: --data DIR is required", errUsage)
+	}
+	pass, err := d.passphrase()
+	if err != nil {
+		return err
+	}
+	token, err := initData(ctx, &d, pass)
+	clear(pass)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Initialised %s\n  store:   %s\n  keyring: %s (sealed by your passphrase; keep a copy apart from the store)\n",
+		d.dir, filepath.Join(d.dir, dbFile), d.keyringPath())
+	fmt.Fprintf(stdout, "Operator token (shown once, stored only as a hash):\n  %s\n", token)
+	return nil
+}
+
+// initData creates the data directory, the sealed keyring and the store, and returns a new operator
+// token.
+func initData(ctx context.Context, d *dataFlags, pass []byte) (string, error) {
+	if _, err := os.Stat(filepath.Join(d.dir, dbFile)); err == nil {
+		return "", amane.Errorf(amane.ECONFLICT, "%s is already initialised.", d.dir)
+	}
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return "", err
+	}
+	if err := vault.CreateKeyring(d.keyringPath(), pass); err != nil {
+		return "", err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(d.dir, dbFile))
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	return newOperatorToken(ctx, st, "init")
+}
+
+func newOperatorToken(ctx context.Context, st amane.Store, label string) (string, error) {
+	token := web.NewToken()
+	if err := st.AddOperatorToken(ctx, web.TokenHash(token), label); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	var d dataFlags
+	d.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 || fs.NArg() > 2 {
+		return fmt.Errorf("%w: amane load --data DIR ADHERENTS.csv SALARIES.csv", errUsage)
+	}
+	reg, err := openRegistry(ctx, &d)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	res, elapsed, err := loadFiles(ctx, reg, fs.Args(), stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Loaded %d rows in %s (%.0f rows/s): %d employers added, %d already present; %d insured added, %d already present; %d employments.\n",
+		res.Rows, elapsed.Round(time.Millisecond), float64(res.Rows)/elapsed.Seconds(), res.EmployersAdded, res.EmployersKept,
+		res.EmployeesAdded, res.EmployeesKept, res.EmploymentsAdded)
+	return nil
+}
+
+// loadFiles recognises each file by its header row, then loads employers before employees, with a
+// progress bar when stderr is a terminal.
+func loadFiles(ctx context.Context, reg *registry, paths []string, stderr io.Writer) (*load.Result, time.Duration, error) {
+	var adh, sal *load.Source
+	var total int64
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer f.Close()
+		st, _ := f.Stat()
+		total += st.Size()
+		head, _ := bufio.NewReader(f).ReadString('\n')
+		f.Seek(0, io.SeekStart)
+		head = strings.TrimPrefix(strings.TrimRight(head, "\r\n"), "\ufeff")
+		src := &load.Source{Name: filepath.Base(p), R: f}
+		switch head {
+		case strings.Join(csvfile.EmployerColumns, ","):
+			adh = src
+		case strings.Join(csvfile.EmployeeColumns, ","):
+			sal = src
+		default:
+			return nil, 0, amane.Invalid("Unrecognised file.", amane.FieldError{File: filepath.Base(p), Line: 1, Field: "header",
+				Rule: "must be the header of ADHERENTS.csv (" + strings.Join(csvfile.EmployerColumns, ",") + ") or of SALARIES.csv (" + strings.Join(csvfile.EmployeeColumns, ",") + ")"})
+		}
+	}
+	opt := load.Options{}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.DefaultBytes(total, "loading")
+		defer bar.Finish()
+		opt.Progress = func(n int64) { bar.Add64(n) }
+	}
+	start := time.Now()
+	res, err := load.Load(systemContext(ctx, "load"), reg.store, reg.gate, adh, sal, opt)
+	return res, time.Since(start), err
+}
+
+func cmdSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
+	employers := fs.Int("employers", 2000, "number of employers")
+	employees := fs.Int("employees", 20000, "number of insured employees")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed writes the same files")
+	out := fs.String("out", "", "output directory")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if *out == "" || *employers <= 0 || *employees < 0 {
+		return fmt.Errorf("%w: amane synth --employers N --employees M --seed S --out DIR", errUsage)
+	}
+	var progress func(done, total int)
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.Default(int64(*employers+*employees), "synth")
+		defer bar.Finish()
+		progress = func(done, total int) { bar.Set(done) }
+	}
+	start := time.Now()
+	if err := writeSynth(ctx, synth.Config{Employers: *employers, Employees: *employees, Seed: *seed}, *out, progress); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Wrote %s and %s (%d employers, %d employees, seed %d) in %s.\n",
+		filepath.Join(*out, "ADHERENTS.csv"), filepath.Join(*out, "SALARIES.csv"), *employers, *employees, *seed, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func writeSynth(ctx context.Context, cfg synth.Config, dir string, progress func(done, total int)) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	a, err := os.Create(filepath.Join(dir, "ADHERENTS.csv"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	s, err := os.Create(filepath.Join(dir, "SALARIES.csv"))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := synth.Write(ctx, cfg, a, s, progress); err != nil {
+		return err
+	}
+	if err := a.Close(); err != nil {
+		return err
+	}
+	return s.Close()
+}
+
+func cmdShow(ctx context.Context, kind string, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "show" {
+		return fmt.Errorf("%w: amane %s show …", errUsage, kind)
+	}
+	fs := flag.NewFlagSet(kind+" show", flag.ContinueOnError)
+	var d dataFlags
+	d.register(fs)
+	aff := fs.String("affiliation", "", "employer's affiliation number")
+	cin := fs.String("cin", "", "insured person's CIN (or passport number)")
+	imm := fs.String("imm", "", "insured person's immatriculation number")
+	if err := parseFlags(fs, args[1:], stderr); err != nil {
+		return err
+	}
+	reg, err := openRegistry(ctx, &d)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	ctx = systemContext(ctx, kind+" show")
+	var v any
+	switch {
+	case kind == "employer" && *aff != "":
+		v, err = reg.gate.Employer(ctx, *aff)
+	case kind == "employee" && *imm != "" && *cin == "":
+		v, err = reg.gate.Employee(ctx, *imm)
+	case kind == "employee" && *cin != "" && *imm == "":
+		var list []amane.Employee
+		if list, err = reg.gate.EmployeesByCIN(ctx, *cin); err == nil {
+			if len(list) == 0 {
+				err = amane.Errorf(amane.ENOTFOUND, "No insured person holds this CIN.")
+			} else if len(list) == 1 {
+				v = list[0]
+			} else {
+				v = list
+			}
+		}
+	case kind == "employer":
+		return fmt.Errorf("%w: amane employer show --data DIR --affiliation N", errUsage)
+	default:
+		return fmt.Errorf("%w: amane employee show --data DIR (--cin X | --imm N)", errUsage)
+	}
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var d dataFlags
+	d.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	reg, err := openRegistry(ctx, &d)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	return serve(ctx, reg, *addr, stdout, stderr, func(string) {})
+}
+
+func serve(ctx context.Context, reg *registry, addr string, stdout, stderr io.Writer, ready func(url string)) error {
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	srv := web.NewServer(reg.gate, reg.store, logger)
+	return srv.ListenAndServe(ctx, addr, func(a string) {
+		fmt.Fprintf(stdout, "Amane is serving on http://%s (API under /api/v1/, OpenAPI at /api/v1/openapi.json)\n", a)
+		ready("http://" + a)
+	})
+}

@@ -1,0 +1,96 @@
+// Command amane runs the Amane registry: init, load, synth, show, serve, demo, bench. It only wires
+// the packages together; see docs/architecture.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"amane"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `amane — the encrypted social-security registry
+
+Usage:
+  amane demo [--data DIR] [--addr HOST:PORT]       run the demo registry (first run builds it)
+  amane init --data DIR [--passphrase-file F]       create a data directory, its keyring and an operator token
+  amane load --data DIR ADHERENTS.csv SALARIES.csv  import employers and insured employees
+  amane synth --employers N --employees M --seed S --out DIR
+                                                    write a synthetic ADHERENTS.csv and SALARIES.csv
+  amane employer show --data DIR --affiliation N    print an employer and its employees (JSON)
+  amane employee show --data DIR (--cin X | --imm N)
+                                                    print an insured person (JSON)
+  amane serve --data DIR [--addr HOST:PORT]         serve the JSON API
+  amane bench registry --employees N                measure load and lookup, encrypted vs pass-through
+
+The keyring passphrase comes from AMANE_PASSPHRASE or --passphrase-file, never from a flag value.
+`
+
+// run is the whole CLI, callable from tests.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "demo":
+		err = cmdDemo(ctx, args[1:], stdout, stderr)
+	case "init":
+		err = cmdInit(ctx, args[1:], stdout, stderr)
+	case "load":
+		err = cmdLoad(ctx, args[1:], stdout, stderr)
+	case "synth":
+		err = cmdSynth(ctx, args[1:], stdout, stderr)
+	case "employer":
+		err = cmdShow(ctx, "employer", args[1:], stdout, stderr)
+	case "employee":
+		err = cmdShow(ctx, "employee", args[1:], stdout, stderr)
+	case "serve":
+		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "amane: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		printError(stderr, err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+// printError prints an application error's message and every field problem, one per line, the way a
+// compiler does (file:line: field: rule); any other error as it is.
+func printError(w io.Writer, err error) {
+	var ae *amane.Error
+	if errors.As(err, &ae) {
+		for _, f := range ae.Fields {
+			fmt.Fprintln(w, f.String())
+		}
+		fmt.Fprintf(w, "amane: %s\n", ae.Message)
+		return
+	}
+	fmt.Fprintf(w, "amane: %v\n", err)
+}

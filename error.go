@@ -1,0 +1,83 @@
+package amane
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes: the one vocabulary every layer speaks. The web adapter maps each to an HTTP status
+// (web/errors.go); the CLI prints the message and exits non-zero.
+const (
+	EINVALID      = "invalid"      // the input breaks a rule; Message says which field and why
+	ENOTFOUND     = "not_found"    // no such record
+	ECONFLICT     = "conflict"     // the record exists already, or the change conflicts with the store
+	EUNAUTHORIZED = "unauthorized" // no valid credential
+	EFORBIDDEN    = "forbidden"    // a valid credential that may not do this
+	EINTERNAL     = "internal"     // a bug or an outage; the detail is logged, never shown
+)
+
+// Error is an application error with a code and a message a user can act on. Messages never hold
+// personal values: they name fields, lines and rules.
+type Error struct {
+	Code    string
+	Message string
+	// Fields lists field-level problems (several at once, e.g. every bad cell of a form).
+	Fields []FieldError
+}
+
+// FieldError is one problem with one field, optionally on one line of a file.
+type FieldError struct {
+	File  string `json:"file,omitempty"`
+	Line  int    `json:"line,omitempty"`
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+}
+
+func (e FieldError) String() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Rule)
+	case e.Line > 0:
+		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Rule)
+	}
+	return fmt.Sprintf("%s: %s", e.Field, e.Rule)
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("amane error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EINVALID error that lists field problems.
+func Invalid(message string, fields ...FieldError) *Error {
+	return &Error{Code: EINVALID, Message: message, Fields: fields}
+}
+
+// ErrorCode returns the code of an application error, EINTERNAL for any other error, "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of an application error, or a generic message for any other error,
+// so that internal details never reach a user.
+func ErrorMessage(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Message
+	}
+	return "Internal error."
+}

@@ -1,0 +1,135 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync/atomic"
+
+	"amane"
+)
+
+// loader is one bulk-load transaction with prepared statements. It holds SQLite's write lock from
+// BeginLoad to Commit or Rollback, which is what lets it hand out ids from memory: no other writer
+// can take one meanwhile.
+type loader struct {
+	ctx           context.Context
+	tx            *sql.Tx
+	nextEmployer  atomic.Int64
+	nextEmployee  atomic.Int64
+	insEmployer   *sql.Stmt
+	insEmployee   *sql.Stmt
+	insKey        *sql.Stmt
+	insWord       *sql.Stmt
+	insJob        *sql.Stmt
+	insAgency     *sql.Stmt
+	employerByAff *sql.Stmt
+	employeeByImm *sql.Stmt
+	agencies      map[string]bool
+}
+
+// BeginLoad implements amane.Store.
+func (s *Store) BeginLoad(ctx context.Context) (amane.Loader, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	l := &loader{ctx: ctx, tx: tx, agencies: map[string]bool{}}
+	fail := func(err error) (amane.Loader, error) {
+		tx.Rollback()
+		return nil, err
+	}
+	var maxER, maxEE int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM employers`).Scan(&maxER); err != nil {
+		return fail(err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM employees`).Scan(&maxEE); err != nil {
+		return fail(err)
+	}
+	l.nextEmployer.Store(maxER)
+	l.nextEmployee.Store(maxEE)
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&l.insEmployer, insertEmployer + ` ON CONFLICT (affiliation) DO NOTHING`},
+		{&l.insEmployee, insertEmployee + ` ON CONFLICT (imm_bidx) DO NOTHING`},
+		{&l.insKey, insertKey},
+		{&l.insWord, `INSERT OR IGNORE INTO name_index (word, employee_id) VALUES (?, ?)`},
+		{&l.insJob, `INSERT INTO employments (employee_id, employer_id, since, state) VALUES (?, ?, ?, ?) ON CONFLICT (employee_id, employer_id) DO NOTHING`},
+		{&l.insAgency, insertAgency},
+		{&l.employerByAff, `SELECT id FROM employers WHERE affiliation = ?`},
+		{&l.employeeByImm, `SELECT id FROM employees WHERE imm_bidx = ?`},
+	} {
+		if *p.st, err = tx.PrepareContext(ctx, p.sql); err != nil {
+			return fail(err)
+		}
+	}
+	return l, nil
+}
+
+func (l *loader) NextEmployerID() int64 { return l.nextEmployer.Add(1) }
+func (l *loader) NextEmployeeID() int64 { return l.nextEmployee.Add(1) }
+
+func (l *loader) PutEmployer(r *amane.EmployerRecord) (int64, bool, error) {
+	if !l.agencies[r.Agency] {
+		if _, err := l.insAgency.ExecContext(l.ctx, r.Agency, r.Agency); err != nil {
+			return 0, false, err
+		}
+		l.agencies[r.Agency] = true
+	}
+	res, err := l.insEmployer.ExecContext(l.ctx, append([]any{r.ID}, employerArgs(r)...)...)
+	if err != nil {
+		return 0, false, conflict(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		id, err := l.EmployerID(r.Affiliation)
+		return id, false, err
+	}
+	if _, err := l.insKey.ExecContext(l.ctx, kindEmployer, r.ID, r.Key.Version, r.Key.Blob); err != nil {
+		return 0, false, err
+	}
+	return r.ID, true, nil
+}
+
+func (l *loader) PutEmployee(r *amane.EmployeeRecord) (int64, bool, error) {
+	res, err := l.insEmployee.ExecContext(l.ctx, append([]any{r.ID}, employeeArgs(r)...)...)
+	if err != nil {
+		return 0, false, conflict(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var id int64
+		err := l.employeeByImm.QueryRowContext(l.ctx, r.ImmIndex).Scan(&id)
+		return id, false, err
+	}
+	if _, err := l.insKey.ExecContext(l.ctx, kindEmployee, r.ID, r.Key.Version, r.Key.Blob); err != nil {
+		return 0, false, err
+	}
+	for _, w := range r.NameIndex {
+		if _, err := l.insWord.ExecContext(l.ctx, w, r.ID); err != nil {
+			return 0, false, err
+		}
+	}
+	return r.ID, true, nil
+}
+
+func (l *loader) PutEmployment(j amane.Employment) (bool, error) {
+	res, err := l.insJob.ExecContext(l.ctx, j.EmployeeID, j.EmployerID, j.Since, j.State)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (l *loader) EmployerID(affiliation string) (int64, error) {
+	var id int64
+	err := l.employerByAff.QueryRowContext(l.ctx, affiliation).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+func (l *loader) Commit() error   { return l.tx.Commit() }
+func (l *loader) Rollback() error { return l.tx.Rollback() }

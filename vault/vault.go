@@ -1,0 +1,240 @@
+// Package vault seals personal fields before they reach any store and computes the blind indexes that
+// let the registry find a record without holding its identifiers in clear. It knows nothing of the
+// registry: it speaks of subjects, fields and byte strings.
+//
+// Key hierarchy (docs/architecture.md draws it):
+//
+//	passphrase ──Argon2id──▶ keyring file key ──AES-256-GCM──▶ keyring file
+//	                                                               ├── KEK v1, v2, … (key-encryption keys, versioned)
+//	                                                               └── index key (blind indexes, HMAC-SHA256)
+//	KEK vN ──AES-256-GCM──▶ data key (DEK), one per subject (an insured person, an employer), stored wrapped
+//	DEK    ──AES-256-GCM──▶ each personal field of that subject
+//
+// Field ciphertext: 0x01 ‖ nonce (12 bytes) ‖ AES-256-GCM(DEK, nonce, plaintext, ad), where the
+// associated data ad = "amane/field/v1" ‖ 0x00 ‖ subject ‖ 0x00 ‖ field. A ciphertext copied into another
+// row (another subject) or another column (another field) therefore fails authentication.
+//
+// Wrapped data key: AES-256-GCM(KEK vN, nonce, DEK, "amane/dek/v1" ‖ 0x00 ‖ subject), stored with N.
+// Destroying one wrapped DEK makes that subject's fields unrecoverable (per-person erasure); rotating
+// a KEK rewraps small blobs and never touches the fields.
+//
+// Blind index: HMAC-SHA256(index key, kind ‖ 0x00 ‖ normalized value), truncated to 16 bytes. It allows
+// equality lookups only. Low-entropy values (a CIN, a phone) can be brute-forced by whoever holds the
+// index key, which is why that key lives in the keyring with the KEKs and never in the store.
+//
+// Opening a field requires an *Opener, which only the gate creates: see NewOpener.
+package vault
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+)
+
+// Domain-separation labels. Changing one makes every existing ciphertext unreadable.
+const (
+	labelField = "amane/field/v1"
+	labelDEK   = "amane/dek/v1"
+	labelIndex = "amane/index/v1"
+)
+
+// formatV1 is the first byte of every field ciphertext.
+const formatV1 = 0x01
+
+// IndexSize is the length of a blind index in bytes: 128 bits, far beyond any collision at 4 M people
+// while halving the index size of a full SHA-256.
+const IndexSize = 16
+
+// ErrOpen is returned when a ciphertext does not authenticate under the subject and field it is opened
+// for: it was altered, or moved from another record or column.
+var ErrOpen = errors.New("vault: ciphertext does not belong to this record and field, or was altered")
+
+// KeyWrapper holds the key-encryption keys. The sealed keyring file implements it; an HSM (PKCS#11)
+// will implement it too. Wrap always uses the current version; Unwrap any version still held.
+type KeyWrapper interface {
+	CurrentVersion() uint32
+	Wrap(version uint32, dek, ad []byte) ([]byte, error)
+	Unwrap(version uint32, wrapped, ad []byte) ([]byte, error)
+}
+
+// Vault seals fields and computes blind indexes. It is safe for concurrent use.
+type Vault struct {
+	kek      KeyWrapper
+	indexKey []byte
+	plain    bool // pass-through: for benchmarks only (see PassThrough)
+	macs     sync.Pool
+}
+
+// New returns a vault over the given key-encryption keys and blind-index key.
+func New(kek KeyWrapper, indexKey []byte) (*Vault, error) {
+	if kek == nil {
+		return nil, errors.New("vault: no key-encryption keys")
+	}
+	if len(indexKey) != 32 {
+		return nil, errors.New("vault: the index key must be 32 bytes")
+	}
+	v := &Vault{kek: kek, indexKey: append([]byte(nil), indexKey...)}
+	v.macs.New = func() any { return hmac.New(sha256.New, v.indexKey) }
+	return v, nil
+}
+
+// PassThrough returns a vault that seals nothing: fields are stored as they are and indexes are the
+// normalized values themselves. It exists only so that `amane bench` can measure the cost of
+// encryption through the very same code path; nothing else may use it.
+func PassThrough() *Vault { return &Vault{plain: true} }
+
+// IsPassThrough reports whether v seals nothing.
+func (v *Vault) IsPassThrough() bool { return v.plain }
+
+// DataKey is one subject's data-encryption key, ready to seal (and, once unwrapped by an Opener, open)
+// that subject's fields.
+type DataKey struct {
+	subject string
+	aead    cipher.AEAD // nil for a pass-through vault
+}
+
+// Subject returns the subject the key belongs to.
+func (k *DataKey) Subject() string { return k.subject }
+
+// NewDataKey creates a fresh data key for subject and returns it with its wrapped form and the KEK
+// version that wrapped it.
+func (v *Vault) NewDataKey(subject string) (*DataKey, uint32, []byte, error) {
+	if v.plain {
+		return &DataKey{subject: subject}, 0, nil, nil
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, 0, nil, err
+	}
+	ver := v.kek.CurrentVersion()
+	wrapped, err := v.kek.Wrap(ver, raw, dekAD(subject))
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	a, err := newAEAD(raw)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	clear(raw)
+	return &DataKey{subject: subject, aead: a}, ver, wrapped, nil
+}
+
+func dekAD(subject string) []byte {
+	ad := make([]byte, 0, len(labelDEK)+1+len(subject))
+	ad = append(ad, labelDEK...)
+	ad = append(ad, 0)
+	return append(ad, subject...)
+}
+
+func fieldAD(subject, field string) []byte {
+	ad := make([]byte, 0, len(labelField)+2+len(subject)+len(field))
+	ad = append(ad, labelField...)
+	ad = append(ad, 0)
+	ad = append(ad, subject...)
+	ad = append(ad, 0)
+	return append(ad, field...)
+}
+
+// AES-256-GCM: hardware-accelerated on every server CPU Amane targets, and in the standard library.
+// Random 96-bit nonces are safe here because each data key seals only a handful of fields over its life.
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
+}
+
+// Seal encrypts one field of the key's subject. An empty plaintext seals to nil: an absent field stays
+// absent (its absence is not personal data) and costs nothing.
+func (k *DataKey) Seal(field, plaintext string) ([]byte, error) {
+	if plaintext == "" {
+		return nil, nil
+	}
+	if k.aead == nil {
+		return []byte(plaintext), nil
+	}
+	out := make([]byte, 1+12, 1+12+len(plaintext)+16)
+	out[0] = formatV1
+	if _, err := rand.Read(out[1:13]); err != nil {
+		return nil, err
+	}
+	return k.aead.Seal(out, out[1:13], []byte(plaintext), fieldAD(k.subject, field)), nil
+}
+
+// open decrypts one field; it is unexported so that only an Opener's caller can reach plaintext.
+func (k *DataKey) open(field string, ct []byte) (string, error) {
+	if len(ct) == 0 {
+		return "", nil
+	}
+	if k.aead == nil {
+		return string(ct), nil
+	}
+	if len(ct) < 1+12+16 || ct[0] != formatV1 {
+		return "", fmt.Errorf("%w (field %s of %s: malformed ciphertext)", ErrOpen, field, k.subject)
+	}
+	pt, err := k.aead.Open(nil, ct[1:13], ct[13:], fieldAD(k.subject, field))
+	if err != nil {
+		return "", fmt.Errorf("%w (field %s of %s)", ErrOpen, field, k.subject)
+	}
+	return string(pt), nil
+}
+
+// Index returns the blind index of a normalized value of the given kind ("cin", "imm", "rib", …).
+// Different kinds never collide: the kind is part of the MAC input.
+func (v *Vault) Index(kind, normalized string) []byte {
+	if normalized == "" {
+		return nil
+	}
+	if v.plain {
+		return []byte(kind + "\x00" + normalized)
+	}
+	m := v.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write([]byte(labelIndex))
+	m.Write([]byte{0})
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(normalized))
+	var sum [sha256.Size]byte
+	out := m.Sum(sum[:0])
+	v.macs.Put(m)
+	return append([]byte(nil), out[:IndexSize]...)
+}
+
+// Opener unwraps data keys and opens fields. It is the capability to read personal data: only the gate
+// constructs one (a test in package gate fails if any other package calls NewOpener or names Opener).
+type Opener struct{ v *Vault }
+
+// NewOpener returns the capability to open v's ciphertexts. Call it from package gate only.
+func NewOpener(v *Vault) *Opener { return &Opener{v: v} }
+
+// Unwrap returns the data key of subject from its wrapped form.
+func (o *Opener) Unwrap(subject string, version uint32, wrapped []byte) (*DataKey, error) {
+	if o.v.plain {
+		return &DataKey{subject: subject}, nil
+	}
+	if len(wrapped) == 0 {
+		return nil, fmt.Errorf("vault: no data key for %s (erased?)", subject)
+	}
+	raw, err := o.v.kek.Unwrap(version, wrapped, dekAD(subject))
+	if err != nil {
+		return nil, fmt.Errorf("vault: data key of %s does not unwrap: %w", subject, err)
+	}
+	a, err := newAEAD(raw)
+	clear(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &DataKey{subject: subject, aead: a}, nil
+}
+
+// Open decrypts one field sealed under k. It fails with ErrOpen when the ciphertext belongs to another
+// subject or field, or was altered.
+func (o *Opener) Open(k *DataKey, field string, ct []byte) (string, error) { return k.open(field, ct) }

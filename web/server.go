@@ -1,0 +1,247 @@
+// Package web serves the JSON API under /api/v1/ (OpenAPI 3.1 document at /api/v1/openapi.json) and
+// /healthz. Routing is the standard library's, with method patterns. Every response carries the
+// security headers set in one place (secureHeaders); errors are JSON {"error":{code,message,fields}}
+// with the status from one table (errorStatus); internal errors are logged, never shown.
+//
+// Logs never hold personal data: a request is logged by its route pattern ("GET
+// /api/v1/employees/{immatriculation}"), never its path or query, which may carry an identifier.
+// Clients that prefer to keep identifiers out of URLs altogether use POST /api/v1/employees/search.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"amane"
+)
+
+//go:embed openapi.json
+var openapiJSON []byte
+
+// Server is the HTTP server.
+type Server struct {
+	Registry amane.Registry
+	Store    amane.Store // operator tokens, until accounts arrive
+	Logger   *slog.Logger
+	mux      *http.ServeMux
+	srv      *http.Server
+	ln       net.Listener
+}
+
+// NewServer returns a server over registry and store.
+func NewServer(registry amane.Registry, store amane.Store, logger *slog.Logger) *Server {
+	s := &Server{Registry: registry, Store: store, Logger: logger, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// Routes lists the patterns the server serves; the OpenAPI test checks each is documented.
+var Routes = []string{
+	"GET /healthz",
+	"GET /api/v1/openapi.json",
+	"POST /api/v1/employers",
+	"GET /api/v1/employers/{affiliation}",
+	"PUT /api/v1/employers/{affiliation}",
+	"POST /api/v1/employees",
+	"GET /api/v1/employees",
+	"POST /api/v1/employees/search",
+	"GET /api/v1/employees/{immatriculation}",
+	"PUT /api/v1/employees/{immatriculation}",
+}
+
+func (s *Server) routes() {
+	h := map[string]http.HandlerFunc{
+		"GET /healthz":                            s.healthz,
+		"GET /api/v1/openapi.json":                s.openapi,
+		"POST /api/v1/employers":                  s.auth(s.createEmployer),
+		"GET /api/v1/employers/{affiliation}":     s.auth(s.getEmployer),
+		"PUT /api/v1/employers/{affiliation}":     s.auth(s.updateEmployer),
+		"POST /api/v1/employees":                  s.auth(s.createEmployee),
+		"GET /api/v1/employees":                   s.auth(s.findEmployees),
+		"POST /api/v1/employees/search":           s.auth(s.searchEmployees),
+		"GET /api/v1/employees/{immatriculation}": s.auth(s.getEmployee),
+		"PUT /api/v1/employees/{immatriculation}": s.auth(s.updateEmployee),
+	}
+	for _, p := range Routes {
+		s.mux.HandleFunc(p, h[p])
+	}
+}
+
+// ServeHTTP implements http.Handler: security headers, a request id, a bounded body, and one log line
+// per request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid := r.Header.Get("X-Request-Id")
+	if len(rid) != 32 || strings.Trim(rid, "0123456789abcdef") != "" {
+		var b [16]byte
+		rand.Read(b[:])
+		rid = hex.EncodeToString(b[:])
+	}
+	secureHeaders(w.Header())
+	w.Header().Set("X-Request-Id", rid)
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	route := r.Pattern
+	if route == "" {
+		route = r.Method + " (unmatched)"
+	}
+	s.Logger.Info("request", "route", route, "status", rec.status, "duration_ms", time.Since(start).Milliseconds(), "request_id", rid)
+}
+
+// secureHeaders are set on every response: an API that returns personal data must never be cached,
+// framed, sniffed or leak a referrer.
+func secureHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Strict-Transport-Security", "max-age=63072000")
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// ListenAndServe serves on addr until ctx is done, then shuts down gracefully.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return s.srv.Shutdown(sctx)
+	}
+}
+
+// TokenHash is how operator tokens are stored: SHA-256 of the token. Tokens are 256-bit random
+// values, so a fast hash is enough; a slow one would only cost every request.
+func TokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// NewToken returns a fresh operator bearer token.
+func NewToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return "amane_op_" + hex.EncodeToString(b[:])
+}
+
+func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="amane"`)
+			s.error(w, r, amane.Errorf(amane.EUNAUTHORIZED, "Send an operator token as Authorization: Bearer <token>."))
+			return
+		}
+		known, err := s.Store.OperatorToken(r.Context(), TokenHash(tok))
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		if !known {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="amane", error="invalid_token"`)
+			s.error(w, r, amane.Errorf(amane.EUNAUTHORIZED, "This token is not valid."))
+			return
+		}
+		p := &amane.Principal{ID: "operator:" + hex.EncodeToString(TokenHash(tok)[:6]), Role: amane.RoleOperator}
+		next(w, r.WithContext(amane.NewContextWithPrincipal(r.Context(), p)))
+	}
+}
+
+var errorStatus = map[string]int{
+	amane.EINVALID:      http.StatusBadRequest,
+	amane.ENOTFOUND:     http.StatusNotFound,
+	amane.ECONFLICT:     http.StatusConflict,
+	amane.EUNAUTHORIZED: http.StatusUnauthorized,
+	amane.EFORBIDDEN:    http.StatusForbidden,
+	amane.EINTERNAL:     http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string             `json:"code"`
+		Message string             `json:"message"`
+		Fields  []amane.FieldError `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	code := amane.ErrorCode(err)
+	if code == amane.EINTERNAL {
+		// The error text may name a field or a record id, never a value: the vault and the stores
+		// build their messages that way. Still, it goes to the log only.
+		s.Logger.Error("internal error", "route", r.Pattern, "error", err.Error())
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, amane.ErrorMessage(err)
+	var ae *amane.Error
+	if errors.As(err, &ae) {
+		body.Error.Fields = ae.Fields
+	}
+	writeJSON(w, errorStatus[code], body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return amane.Errorf(amane.EINVALID, "The request body is larger than 1 MiB.")
+		}
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return amane.Invalid("Invalid JSON: a field has the wrong type.", amane.FieldError{Field: ute.Field, Rule: "must be a " + ute.Type.String()})
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			f = strings.Trim(f, `"`)
+			return amane.Invalid("Invalid JSON: unknown field "+f+".", amane.FieldError{Field: f, Rule: "is not a known field"})
+		}
+		return amane.Errorf(amane.EINVALID, "The request body must be one JSON object.")
+	}
+	if dec.More() {
+		return amane.Errorf(amane.EINVALID, "The request body must be one JSON object.")
+	}
+	return nil
+}
