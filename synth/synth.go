@@ -5,10 +5,12 @@
 // Everything is invented. Names come from short lists of common Moroccan first names and surnames;
 // company names, addresses and accounting firms are assembled from place and trade words that contain no
 // person name; identifiers are built to pass the checks of package ids (ICE and RIB keys by ids.Key97);
-// e-mail addresses use only the reserved .example top-level domain (RFC 2606). Nothing is read from,
-// derived from or shaped after real, leaked records.
+// e-mail addresses use only the reserved .example top-level domain (RFC 2606). Only the column layout
+// follows the press descriptions of the leaked files; no value is read from, derived from or imitates a
+// real record.
 //
-// Files (RFC 4180 CSV by encoding/csv, UTF-8, comma-separated, header row first):
+// Files (UTF-8 CSV as encoding/csv writes it: comma-separated, RFC 4180 quoting, LF line ends, header
+// row first):
 //
 //	ADHERENTS.csv  affiliation,raison_sociale,activite,adresse,ville,date_adhesion,date_affiliation,ice,rc,
 //	               tp,if,forme_juridique,agence,etat_compte,representant_nom,representant_prenom,
@@ -22,10 +24,12 @@
 // iteration, no clock and no concurrency, so the same Config always yields byte-identical files.
 //
 // Uniqueness without memory: every identifier that must be unique (affiliation, immatriculation, CIN,
-// passport, ICE company number, RIB account, e-mail number) is p(i) = (a·i + b) mod n + offset of the
-// record's index i, where gcd(a, n) = 1 makes p a bijection of [0, n). Distinct indexes therefore give
-// distinct values that still look scattered, and no set of issued numbers is kept. Representatives take
-// CIN indexes 0..Employers-1 and employees Employers.., so a CIN is unique across both files.
+// passport, ICE company number, RIB account, e-mail number) is p(i) = (a·w(i) + b) mod n + offset of the
+// record's index i, where gcd(a, n) = 1 makes the affine step a bijection of [0, n) and w, a keyed mix
+// of the index's bits restricted to [0, n) by cycle walking, is one too. Distinct indexes therefore give
+// distinct values, neighbours are not a constant apart, and no set of issued numbers is kept.
+// Representatives take CIN indexes 0..Employers-1 and employees Employers.., so a CIN is unique across
+// both files. Config sizes beyond an identifier's space are refused.
 //
 // Sizes: each employer draws a Pareto weight (α = 1.1); employees are dealt out in proportion to the
 // weights by cumulative rounding, which keeps the total exact without sorting. Most employers have 1–5
@@ -43,6 +47,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -122,6 +127,9 @@ func Write(ctx context.Context, cfg Config, adherents, salaries io.Writer, progr
 	if err := cfg.check(); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	g := newGenerator(cfg)
 	total := cfg.Employers + cfg.Employees
 	done := 0
@@ -136,9 +144,6 @@ func Write(ctx context.Context, cfg Config, adherents, salaries io.Writer, progr
 			progress(done, total)
 		}
 		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
 	}
 
 	// Employers first: their rows are written at once, and only what employees need is kept.
@@ -223,8 +228,17 @@ type employer struct {
 	weight           float64 // Pareto weight; 0 for a dormant employer
 }
 
-// perm is the affine bijection x ↦ (a·x + b) mod n, shifted by off.
-type perm struct{ n, a, b, off uint64 }
+// perm is a bijection of [0, n), shifted by off: x ↦ (a·w(x) + b) mod n + off. The affine step alone
+// would map neighbouring indexes to values a constant apart, a pattern a reader of the files would spot;
+// w first scatters the index with an invertible mix over the k-bit words (xor, odd multiplications and
+// xor-shifts, each a bijection of [0, 2^k)), walking the cycle until it lands below n. Walking a
+// permutation's cycle from a point below n stays a bijection of [0, n), and takes under two steps on
+// average since 2^k < 2n.
+type perm struct {
+	n, a, b, off      uint64
+	mask, key, m1, m2 uint64
+	shift             uint
+}
 
 func newPerm(r *rand.Rand, n, off uint64) perm {
 	// Any a coprime with n gives a bijection; starting from the middle third keeps neighbours apart.
@@ -232,11 +246,28 @@ func newPerm(r *rand.Rand, n, off uint64) perm {
 	for gcd(a, n) != 1 {
 		a++
 	}
-	return perm{n: n, a: a, b: r.Uint64N(n), off: off}
+	k := uint(bits.Len64(n - 1))
+	return perm{
+		n: n, a: a, b: r.Uint64N(n), off: off,
+		mask: 1<<k - 1, key: r.Uint64(), m1: r.Uint64() | 1, m2: r.Uint64() | 1, shift: k/2 + 1,
+	}
+}
+
+func (p perm) mix(x uint64) uint64 {
+	x = (x ^ p.key) & p.mask
+	x = x * p.m1 & p.mask // odd multipliers are invertible modulo 2^k
+	x ^= x >> p.shift
+	x = x * p.m2 & p.mask
+	x ^= x >> p.shift
+	return x
 }
 
 func (p perm) at(i uint64) uint64 {
-	hi, lo := bits.Mul64(p.a, i) // a, i < n, so hi < n and Div64 cannot panic
+	w := p.mix(i)
+	for w >= p.n {
+		w = p.mix(w)
+	}
+	hi, lo := bits.Mul64(p.a, w) // a, w < n, so hi < n and Div64 cannot panic
 	_, rem := bits.Div64(hi, lo, p.n)
 	return (rem+p.b)%p.n + p.off
 }
@@ -273,10 +304,10 @@ type generator struct {
 	aff, imm, cin, ice, rib, mail, pass perm
 	dates                               []string // YYYY-MM-DD by day index: formatting once, not per row
 	names                               []byte   // arena of company names
-	male, female                        []string
 	maleMail, femaleMail, surnameMail   []string // names folded for e-mail local parts
 	scratch                             []byte
 	agency, bank, form, activity        weighted
+	shopActivity                        []int // index in activities of each shop's trade
 }
 
 func newGenerator(cfg Config) *generator {
@@ -289,9 +320,9 @@ func newGenerator(cfg Config) *generator {
 	g.ice = newPerm(r, iceSpace, iceBase)
 	g.rib = newPerm(r, ribAccountSpace, 0)
 	g.pass = newPerm(r, passportSpace, 0)
-	// E-mail numbers from a space ten times the employer count keep them short yet distinct.
+	// E-mail numbers from a power of ten at least twice the employer count keep them short yet distinct.
 	ms := uint64(1000)
-	for ms < 10*uint64(cfg.Employers) {
+	for ms < 2*uint64(cfg.Employers) {
 		ms *= 10
 	}
 	g.mail = newPerm(r, ms, 1)
@@ -301,7 +332,6 @@ func newGenerator(cfg Config) *generator {
 	for d := range g.dates {
 		g.dates[d] = firstDay.AddDate(0, 0, d).Format(time.DateOnly)
 	}
-	g.male, g.female = maleNames, femaleNames
 	g.maleMail, g.femaleMail, g.surnameMail = foldAll(maleNames), foldAll(femaleNames), foldAll(surnames)
 	g.names = make([]byte, 0, cfg.Employers*24)
 	aw := make([]int, len(agencies))
@@ -324,6 +354,10 @@ func newGenerator(cfg Config) *generator {
 		acw[i] = a.weight
 	}
 	g.activity = newWeighted(acw...)
+	g.shopActivity = make([]int, len(shops))
+	for i, sh := range shops {
+		g.shopActivity[i] = slices.IndexFunc(activities, func(a activity) bool { return a.name == sh.activity })
+	}
 	return g
 }
 
@@ -369,11 +403,16 @@ func (g *generator) employer(i int, e *employer, rec []string) {
 	r := g.r
 	ag := &agencies[g.agency.pick(r)]
 	city := &cities[ag.city]
-	act := &activities[g.activity.pick(r)]
 	form := &forms[g.form.pick(r)]
+	act := &activities[g.activity.pick(r)]
+	shop := -1
+	if form.name == "Personne physique" { // a sole trader's shop sign says the trade
+		shop = r.IntN(len(shops))
+		act = &activities[g.shopActivity[shop]]
+	}
 
 	off := len(g.names)
-	g.names = g.companyName(g.names, act, form)
+	g.names = g.companyName(g.names, act, form, shop)
 	e.nameOff, e.nameEnd = uint32(off), uint32(len(g.names))
 
 	adh := g.recentDay(0)
@@ -405,11 +444,11 @@ func (g *generator) employer(i int, e *employer, rec []string) {
 
 	var first, firstMail string
 	if r.IntN(2) == 0 {
-		k := r.IntN(len(g.male))
-		first, firstMail = g.male[k], g.maleMail[k]
+		k := r.IntN(len(maleNames))
+		first, firstMail = maleNames[k], g.maleMail[k]
 	} else {
-		k := r.IntN(len(g.female))
-		first, firstMail = g.female[k], g.femaleMail[k]
+		k := r.IntN(len(femaleNames))
+		first, firstMail = femaleNames[k], g.femaleMail[k]
 	}
 	sk := r.IntN(len(surnames))
 
@@ -476,13 +515,13 @@ func (g *generator) payMode() int {
 var payModes = []string{"virement", "prelevement", "gab", "carte"}
 
 // companyName appends an invented trade name whose pattern depends on the legal form.
-func (g *generator) companyName(b []byte, act *activity, form *legalForm) []byte {
+func (g *generator) companyName(b []byte, act *activity, form *legalForm, shop int) []byte {
 	r := g.r
 	root := companyRoots[r.IntN(len(companyRoots))]
 	word := act.words[r.IntN(len(act.words))]
 	switch form.name {
 	case "Personne physique":
-		return append(append(append(b, shops[r.IntN(len(shops))]...), ' '), root...)
+		return append(append(append(b, shops[shop].word...), ' '), root...)
 	case "Coopérative":
 		b = append(b, "COOPERATIVE "...)
 		b = append(b, coopKinds[r.IntN(len(coopKinds))]...)
@@ -492,12 +531,14 @@ func (g *generator) companyName(b []byte, act *activity, form *legalForm) []byte
 		return append(b, assocAims[r.IntN(len(assocAims))]...)
 	}
 	switch r.IntN(4) {
-	case 0: // "SOUSS AGRO TRANSPORT"
-		other := activities[g.activity.pick(r)].words
+	case 0: // "SOUSS AGRO SERVICES"
 		b = append(append(append(append(b, root...), ' '), word...), ' ')
-		b = append(b, other[r.IntN(len(other))]...)
-	case 1: // "DAR ZELLIJ DECOR"
-		b = append(append(append(append(b, "DAR "...), crafts[r.IntN(len(crafts))]...), ' '), word...)
+		b = append(b, companyTails[r.IntN(len(companyTails))]...)
+	case 1: // "DAR ZELLIJ DECOR", "DAR ATLAS TRANSPORT"
+		if act.craft {
+			root = crafts[r.IntN(len(crafts))]
+		}
+		b = append(append(append(append(b, "DAR "...), root...), ' '), word...)
 	default: // "ATLAS NEGOCE"
 		b = append(append(append(b, root...), ' '), word...)
 	}
@@ -603,9 +644,9 @@ func (g *generator) employee(j int, e *employer, name, aff string, rec []string)
 	}
 	var first string
 	if r.IntN(100) < 65 { // the declared workforce is about two-thirds men
-		first = g.male[r.IntN(len(g.male))]
+		first = maleNames[r.IntN(len(maleNames))]
 	} else {
-		first = g.female[r.IntN(len(g.female))]
+		first = femaleNames[r.IntN(len(femaleNames))]
 	}
 	state := "validee"
 	switch x := r.IntN(100); {
@@ -746,38 +787,39 @@ type activity struct {
 	name   string
 	words  []string // trade words for company names in this line of business
 	weight int
+	craft  bool // names may take a craft word: "DAR ZELLIJ DECOR"
 }
 
 var activities = []activity{
-	{"Commerce de gros", []string{"NEGOCE", "DISTRIBUTION", "TRADING", "COMMERCE"}, 14},
-	{"Commerce de détail", []string{"BAZAR", "MARKET", "COMMERCE", "SHOP"}, 10},
-	{"Bâtiment et travaux publics", []string{"CONSTRUCTION", "TRAVAUX", "BTP", "GENIE CIVIL"}, 12},
-	{"Textile et habillement", []string{"TEXTILE", "CONFECTION", "TEX", "MODE"}, 7},
-	{"Transport routier de marchandises", []string{"TRANSPORT", "LOGISTIQUE", "TRANS", "FRET"}, 7},
-	{"Centre d'appels", []string{"CALL CENTER", "CONTACT", "RELATION CLIENT"}, 2},
-	{"Restauration", []string{"RESTAURATION", "TRAITEUR", "GRILL", "FOOD"}, 6},
-	{"Industrie agroalimentaire", []string{"AGRO", "CONSERVES", "FOOD", "AGROALIMENTAIRE"}, 4},
-	{"Conseil informatique", []string{"INFORMATIQUE", "DIGITAL", "SOFT", "SYSTEMES"}, 4},
-	{"Hôtellerie et tourisme", []string{"HOTEL", "VOYAGES", "TOURS", "RESORT"}, 3},
-	{"Agriculture", []string{"AGRI", "FERME", "PRIMEURS", "AGRICOLE"}, 4},
-	{"Pêche maritime", []string{"PECHE", "MAREE", "SEAFOOD"}, 1},
-	{"Gardiennage et sécurité", []string{"SECURITE", "GARDIENNAGE", "PROTECTION"}, 3},
-	{"Nettoyage industriel", []string{"NETTOYAGE", "PROPRETE", "CLEAN"}, 2},
-	{"Enseignement privé", []string{"ECOLE", "ACADEMIE", "FORMATION"}, 3},
-	{"Santé et cliniques", []string{"CLINIQUE", "MEDICAL", "SANTE"}, 2},
-	{"Promotion immobilière", []string{"IMMO", "IMMOBILIER", "PROMOTION", "HABITAT"}, 3},
-	{"Import-export", []string{"IMPORT EXPORT", "TRADING", "INTERNATIONAL"}, 3},
-	{"Menuiserie aluminium et bois", []string{"ALU", "MENUISERIE", "BOIS"}, 2},
-	{"Artisanat", []string{"ARTISANAT", "DECOR", "ZELLIGE"}, 2},
-	{"Location de voitures", []string{"CAR", "LOCATION", "AUTO"}, 2},
-	{"Boulangerie et pâtisserie", []string{"BOULANGERIE", "PATISSERIE", "PAIN"}, 2},
-	{"Pièces détachées automobiles", []string{"AUTO", "PIECES", "MOTORS"}, 2},
-	{"Imprimerie et édition", []string{"PRINT", "IMPRIMERIE", "EDITIONS"}, 1},
-	{"Plasturgie et emballage", []string{"PLAST", "PLASTIQUE", "EMBALLAGE"}, 1},
-	{"Électricité générale", []string{"ELEC", "ELECTRICITE", "ENERGIE"}, 2},
-	{"Câblage automobile", []string{"CABLAGE", "WIRING", "AUTOMOTIVE"}, 1},
-	{"Froid et climatisation", []string{"FROID", "CLIM", "CLIMATISATION"}, 1},
-	{"Cosmétique et argan", []string{"COSMETIQUE", "ARGAN", "BEAUTE"}, 1},
+	{"Commerce de gros", []string{"NEGOCE", "DISTRIBUTION", "TRADING", "COMMERCE"}, 14, false},
+	{"Commerce de détail", []string{"BAZAR", "MARKET", "COMMERCE", "SHOP"}, 10, false},
+	{"Bâtiment et travaux publics", []string{"CONSTRUCTION", "TRAVAUX", "BTP", "GENIE CIVIL"}, 12, true},
+	{"Textile et habillement", []string{"TEXTILE", "CONFECTION", "TEX", "MODE"}, 7, false},
+	{"Transport routier de marchandises", []string{"TRANSPORT", "LOGISTIQUE", "TRANS", "FRET"}, 7, false},
+	{"Centre d'appels", []string{"CALL CENTER", "CONTACT", "RELATION CLIENT"}, 2, false},
+	{"Restauration", []string{"RESTAURATION", "TRAITEUR", "GRILL", "FOOD"}, 6, false},
+	{"Industrie agroalimentaire", []string{"AGRO", "CONSERVES", "FOOD", "AGROALIMENTAIRE"}, 4, false},
+	{"Conseil informatique", []string{"INFORMATIQUE", "DIGITAL", "SOFT", "SYSTEMES"}, 4, false},
+	{"Hôtellerie et tourisme", []string{"HOTEL", "VOYAGES", "TOURS", "RESORT"}, 3, false},
+	{"Agriculture", []string{"AGRI", "FERME", "PRIMEURS", "AGRICOLE"}, 4, false},
+	{"Pêche maritime", []string{"PECHE", "MAREE", "SEAFOOD"}, 1, false},
+	{"Gardiennage et sécurité", []string{"SECURITE", "GARDIENNAGE", "PROTECTION"}, 3, false},
+	{"Nettoyage industriel", []string{"NETTOYAGE", "PROPRETE", "CLEAN"}, 2, false},
+	{"Enseignement privé", []string{"ECOLE", "ACADEMIE", "FORMATION"}, 3, false},
+	{"Santé et cliniques", []string{"CLINIQUE", "MEDICAL", "SANTE"}, 2, false},
+	{"Promotion immobilière", []string{"IMMO", "IMMOBILIER", "PROMOTION", "HABITAT"}, 3, false},
+	{"Import-export", []string{"IMPORT EXPORT", "TRADING", "INTERNATIONAL"}, 3, false},
+	{"Menuiserie aluminium et bois", []string{"ALU", "MENUISERIE", "BOIS"}, 2, true},
+	{"Artisanat", []string{"ARTISANAT", "DECOR", "ZELLIGE"}, 2, true},
+	{"Location de voitures", []string{"CAR", "LOCATION", "AUTO"}, 2, false},
+	{"Boulangerie et pâtisserie", []string{"BOULANGERIE", "PATISSERIE", "PAIN"}, 2, false},
+	{"Pièces détachées automobiles", []string{"AUTO", "PIECES", "MOTORS"}, 2, false},
+	{"Imprimerie et édition", []string{"PRINT", "IMPRIMERIE", "EDITIONS"}, 1, false},
+	{"Plasturgie et emballage", []string{"PLAST", "PLASTIQUE", "EMBALLAGE"}, 1, false},
+	{"Électricité générale", []string{"ELEC", "ELECTRICITE", "ENERGIE"}, 2, false},
+	{"Câblage automobile", []string{"CABLAGE", "WIRING", "AUTOMOTIVE"}, 1, false},
+	{"Froid et climatisation", []string{"FROID", "CLIM", "CLIMATISATION"}, 1, false},
+	{"Cosmétique et argan", []string{"COSMETIQUE", "ARGAN", "BEAUTE"}, 1, false},
 }
 
 // Place and nature words for company names (upper case, unaccented, as registries write them).
@@ -789,8 +831,18 @@ var companyRoots = []string{"ATLAS", "SOUSS", "RIF", "SAHARA", "TOUBKAL", "ARGAN
 
 var crafts = []string{"ZELLIJ", "TADELAKT", "NOUAJI", "CUIVRE", "CEDRE", "TAPIS", "POTERIE", "BRODERIE"}
 
-var shops = []string{"DROGUERIE", "CAFE", "LIBRAIRIE", "BOULANGERIE", "ATELIER", "GARAGE", "EPICERIE",
-	"QUINCAILLERIE", "BOUTIQUE", "SNACK", "TEINTURERIE", "PARFUMERIE"}
+var companyTails = []string{"SERVICES", "GROUPE", "MAROC", "INDUSTRIE", "PLUS", "INVEST", "INTERNATIONAL",
+	"NORD", "SUD"}
+
+// Shop signs of sole traders, each with its line of business (an activities name).
+var shops = []struct{ word, activity string }{
+	{"DROGUERIE", "Commerce de détail"}, {"EPICERIE", "Commerce de détail"},
+	{"QUINCAILLERIE", "Commerce de détail"}, {"LIBRAIRIE", "Commerce de détail"},
+	{"BOUTIQUE", "Textile et habillement"}, {"CAFE", "Restauration"}, {"SNACK", "Restauration"},
+	{"BOULANGERIE", "Boulangerie et pâtisserie"}, {"ATELIER", "Menuiserie aluminium et bois"},
+	{"GARAGE", "Pièces détachées automobiles"}, {"PARFUMERIE", "Cosmétique et argan"},
+	{"TRANSPORT", "Transport routier de marchandises"}, {"ENTREPRISE", "Bâtiment et travaux publics"},
+}
 
 var coopKinds = []string{"AGRICOLE", "ARTISANALE", "LAITIERE", "FEMININE D'ARGANE", "APICOLE"}
 

@@ -416,7 +416,13 @@ func TestSalariesValues(t *testing.T) {
 }
 
 func TestUniqueness(t *testing.T) {
-	r := generate(t, medium)
+	for _, cfg := range []synth.Config{medium, {Employers: 499, Employees: 30000, Seed: 11}} {
+		t.Run(fmt.Sprintf("%dx%d", cfg.Employers, cfg.Employees), func(t *testing.T) { testUniqueness(t, cfg) })
+	}
+}
+
+func testUniqueness(t *testing.T, cfg synth.Config) {
+	r := generate(t, cfg)
 	column := func(rows []map[string]string, col string) []string {
 		var out []string
 		for _, m := range rows {
