@@ -108,8 +108,9 @@ func NewEmployerReader(name string, r io.Reader) (*EmployerReader, *amane.FieldE
 	return &EmployerReader{rd}, nil
 }
 
-// Next returns the next employer with its line number. When the row breaks rules, e is nil and errs
-// lists every problem. err is io.EOF at the end, or an I/O error.
+// Next returns the next employer with its line number. When the row breaks rules, errs lists every
+// problem and e holds the row as far as it could be read (nil if the row is not even well-formed CSV);
+// use e only when errs is empty. err is io.EOF at the end, or an I/O error.
 func (er *EmployerReader) Next() (line int, e *amane.Employer, errs []amane.FieldError, err error) {
 	rec, line, ferr, err := er.r.next()
 	if err != nil {
@@ -129,7 +130,7 @@ func (er *EmployerReader) Next() (line int, e *amane.Employer, errs []amane.Fiel
 		Email:          rec[17], Phone: rec[18], RIB: rec[20], Mandataire: rec[23],
 	}
 	if errs := e.Normalize(); len(errs) > 0 {
-		return line, nil, located(er.r.name, line, errs), nil
+		return line, e, located(er.r.name, line, errs), nil
 	}
 	return line, e, nil, nil
 }
@@ -174,7 +175,7 @@ func (er *EmployeeReader) Next() (line int, e *amane.Employee, errs []amane.Fiel
 	}
 	errs = kept
 	if len(errs) > 0 {
-		return line, nil, located(er.r.name, line, errs), nil
+		return line, e, located(er.r.name, line, errs), nil
 	}
 	return line, e, nil, nil
 }

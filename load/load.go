@@ -173,16 +173,20 @@ func (ld *loader) employers(ctx context.Context, src *Source) error {
 				return err
 			}
 			ld.res.Rows++
+			if e != nil && !hasField(errs, "affiliation") {
+				// A row with a good affiliation claims it even when other fields are bad, so that its
+				// employees in SALARIES.csv are not reported as orphans on top of the row's own problems.
+				if first, dup := seen[e.Affiliation]; dup {
+					errs = append(errs, amane.FieldError{File: src.Name, Line: line, Field: "affiliation", Rule: fmt.Sprintf("duplicate of line %d", first)})
+				} else {
+					seen[e.Affiliation] = line
+					ld.affKnown[e.Affiliation] = true
+				}
+			}
 			if len(errs) > 0 {
 				ld.addErrors(errs...)
 				continue
 			}
-			if first, dup := seen[e.Affiliation]; dup {
-				ld.addErrors(amane.FieldError{File: src.Name, Line: line, Field: "affiliation", Rule: fmt.Sprintf("duplicate of line %d", first)})
-				continue
-			}
-			seen[e.Affiliation] = line
-			ld.affKnown[e.Affiliation] = true
 			if !ld.failed.Load() {
 				emit(employerItem{line: line, e: e})
 			}
@@ -241,19 +245,23 @@ func (ld *loader) employees(ctx context.Context, src *Source) error {
 				return err
 			}
 			ld.res.Rows++
-			if len(errs) > 0 {
+			if e == nil { // not even a well-formed row
 				ld.addErrors(errs...)
 				continue
 			}
 			aff := e.Employments[0].Affiliation
-			if !ld.affKnown[aff] {
+			if !hasField(errs, "affiliation_employeur") && !ld.affKnown[aff] {
 				if _, err := ld.store.EmployerByAffiliation(ctx, aff); amane.ErrorCode(err) == amane.ENOTFOUND {
-					ld.addErrors(amane.FieldError{File: src.Name, Line: line, Field: "affiliation_employeur", Rule: "no employer has this affiliation number, in this load or in the registry"})
-					continue
+					errs = append(errs, amane.FieldError{File: src.Name, Line: line, Field: "affiliation_employeur", Rule: "no employer has this affiliation number, in this load or in the registry"})
 				} else if err != nil {
 					return err
+				} else {
+					ld.affKnown[aff] = true
 				}
-				ld.affKnown[aff] = true
+			}
+			if len(errs) > 0 {
+				ld.addErrors(errs...)
+				continue
 			}
 			ident := e.CIN + "\x00" + e.Passport + "\x00" + e.Surname + "\x00" + e.FirstName + "\x00" + e.AffiliationDate
 			if p := seenImm[e.Immatriculation]; p != nil {
@@ -434,4 +442,13 @@ func pipeline[T any](ctx context.Context, workers int, failed *atomic.Bool, prod
 		return perr
 	}
 	return ctx.Err()
+}
+
+func hasField(errs []amane.FieldError, field string) bool {
+	for _, e := range errs {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
 }

@@ -209,4 +209,3 @@ func (kr *Keyring) Unwrap(version uint32, wrapped, ad []byte) ([]byte, error) {
 
 // FromKeyring returns a vault over a keyring's KEKs and index key.
 func FromKeyring(kr *Keyring) (*Vault, error) { return New(kr, kr.IndexKey()) }
-
