@@ -232,7 +232,7 @@ func decode(r *http.Request, v any) error {
 		}
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) {
-			return amane.Invalid("Invalid JSON: a field has the wrong type.", amane.FieldError{Field: ute.Field, Rule: "must be a " + ute.Type.String()})
+			return amane.Invalid("Invalid JSON: a field has the wrong type.", amane.FieldError{Field: jsonPath(ute.Field), Rule: "must be a " + ute.Type.String()})
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			f = strings.Trim(f, `"`)
@@ -244,4 +244,16 @@ func decode(r *http.Request, v any) error {
 		return amane.Errorf(amane.EINVALID, "The request body must be one JSON object.")
 	}
 	return nil
+}
+
+// jsonPath turns encoding/json's field path ("EmployerIdentity.rc") into the JSON one ("rc"): the
+// embedded Go struct names are not part of the document.
+func jsonPath(p string) string {
+	var keep []string
+	for _, part := range strings.Split(p, ".") {
+		if part != "" && !(part[0] >= 'A' && part[0] <= 'Z') {
+			keep = append(keep, part)
+		}
+	}
+	return strings.Join(keep, ".")
 }

@@ -1,0 +1,229 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"amane/gate"
+	"amane/ids"
+	"amane/sqlite"
+	"amane/vault"
+	"amane/web"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type apiFixture struct {
+	url   string
+	token string
+	log   *syncBuffer
+}
+
+func newAPI(t *testing.T) *apiFixture {
+	t.Helper()
+	dir := t.TempDir()
+	pass := []byte("web test passphrase")
+	if err := vault.CreateKeyring(filepath.Join(dir, "keyring.json"), pass); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := vault.OpenKeyring(filepath.Join(dir, "keyring.json"), pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := vault.FromKeyring(kr)
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "amane.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	token := web.NewToken()
+	if err := st.AddOperatorToken(context.Background(), web.TokenHash(token), "test"); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuffer{}
+	srv := httptest.NewServer(web.NewServer(gate.New(st, v), st, slog.New(slog.NewJSONHandler(log, nil))))
+	t.Cleanup(srv.Close)
+	return &apiFixture{url: srv.URL, token: token, log: log}
+}
+
+// do sends a request and decodes the JSON answer into a generic map.
+func (a *apiFixture) do(t *testing.T, method, path string, body any, token string) (int, map[string]any, http.Header) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.url+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m, resp.Header
+}
+
+func employer(aff string) map[string]any {
+	rib := "0221100000000123456789" // bank 022, locality 110, account
+	rib += ids.Key97(rib)
+	return map[string]any{
+		"affiliation": aff, "raison_sociale": "SOUSS AGRO SARL", "activite": "Industrie agroalimentaire", "adresse": "Lot 9, Zone industrielle",
+		"ville": "Agadir", "date_adhesion": "2015-01-05", "date_affiliation": "2015-02-01", "ice": "001561191000066", "rc": "5678", "tp": "23456789",
+		"if": "34567890", "forme_juridique": "SARL AU", "agence": "AGADIR", "etat_compte": "actif", "mode_telepaiement": "virement",
+		"code_banque": "022", "date_creation_compte": "2014-11-20",
+		"representant": map[string]any{"nom": "Ouazzani", "prenom": "Réda", "cin": "JA998877"},
+		"email": "r.ouazzani@souss.example", "telephone": "+212 661 234 567", "rib": rib,
+	}
+}
+
+func employee(imm, cin, nom, prenom, aff string) map[string]any {
+	return map[string]any{"immatriculation": imm, "cin": cin, "nom": nom, "prenom": prenom, "date_affiliation": "2021-06-01",
+		"emplois": []any{map[string]any{"affiliation": aff, "depuis": "2021-06-01", "etat": "validee"}}}
+}
+
+func fieldsOf(m map[string]any) []string {
+	var out []string
+	e, _ := m["error"].(map[string]any)
+	fs, _ := e["fields"].([]any)
+	for _, f := range fs {
+		out = append(out, f.(map[string]any)["field"].(string))
+	}
+	return out
+}
+
+func TestAPI(t *testing.T) {
+	a := newAPI(t)
+	if code, m, h := a.do(t, "GET", "/healthz", nil, ""); code != 200 || m["status"] != "ok" || h.Get("Cache-Control") != "no-store" || h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("healthz: %d %v %v", code, m, h)
+	}
+	t.Run("ErrNoToken", func(t *testing.T) {
+		if code, m, _ := a.do(t, "GET", "/api/v1/employers/1234567", nil, ""); code != 401 || m["error"].(map[string]any)["code"] != "unauthorized" {
+			t.Fatalf("%d %v", code, m)
+		}
+		if code, _, _ := a.do(t, "GET", "/api/v1/employers/1234567", nil, "amane_op_wrong"); code != 401 {
+			t.Fatalf("wrong token: %d", code)
+		}
+	})
+	if code, m, _ := a.do(t, "POST", "/api/v1/employers", employer("1234567"), a.token); code != 201 {
+		t.Fatalf("create employer: %d %v", code, m)
+	}
+	for _, e := range []map[string]any{
+		employee("111111111", "JA123456", "Benaïssa", "Saïd", "1234567"),
+		employee("222222222", "JB654321", "Tazi", "Said", "1234567"),
+	} {
+		if code, m, _ := a.do(t, "POST", "/api/v1/employees", e, a.token); code != 201 {
+			t.Fatalf("create employee: %d %v", code, m)
+		}
+	}
+	t.Run("GetEmployer", func(t *testing.T) {
+		code, m, _ := a.do(t, "GET", "/api/v1/employers/1234567", nil, a.token)
+		if code != 200 || m["telephone"] != "+212661234567" || len(m["salaries"].([]any)) != 2 || m["representant"].(map[string]any)["prenom"] != "Réda" {
+			t.Fatalf("%d %v", code, m)
+		}
+	})
+	t.Run("GetEmployee", func(t *testing.T) {
+		code, m, _ := a.do(t, "GET", "/api/v1/employees/111111111", nil, a.token)
+		if code != 200 || m["nom"] != "Benaïssa" {
+			t.Fatalf("%d %v", code, m)
+		}
+		if code, _, _ := a.do(t, "GET", "/api/v1/employees/333333333", nil, a.token); code != 404 {
+			t.Fatalf("unknown: %d", code)
+		}
+	})
+	for _, tc := range []struct {
+		name, path string
+		body       any
+		want       int
+	}{
+		{"ByCIN", "/api/v1/employees?cin=ja123456", nil, 1},
+		{"ByNameNoAccent", "/api/v1/employees?name=benaissa", nil, 1},
+		{"ByNameAccent", "/api/v1/employees?name=sa%C3%AFd", nil, 2},
+		{"SearchBodyCIN", "/api/v1/employees/search", map[string]any{"cin": "JB654321"}, 1},
+		{"SearchBodyImm", "/api/v1/employees/search", map[string]any{"immatriculation": "222222222"}, 1},
+		{"SearchBodyName", "/api/v1/employees/search", map[string]any{"name": "SAID"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			method := "GET"
+			if tc.body != nil {
+				method = "POST"
+			}
+			code, m, _ := a.do(t, method, tc.path, tc.body, a.token)
+			if code != 200 || len(m["salaries"].([]any)) != tc.want {
+				t.Fatalf("%d %v, want %d found", code, m, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(m map[string]any)
+		field  string
+	}{
+		{"ErrRIBKey", func(m map[string]any) { r := m["rib"].(string); m["rib"] = r[:22] + "00" }, "rib"},
+		{"ErrICE", func(m map[string]any) { m["ice"] = "001561191000067" }, "ice"},
+		{"ErrAffiliation", func(m map[string]any) { m["affiliation"] = "76543210" }, "affiliation"},
+		{"ErrUnknownField", func(m map[string]any) { m["salaire"] = 1 }, "salaire"},
+		{"ErrType", func(m map[string]any) { m["rc"] = 12 }, "rc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := employer("7654321")
+			tc.mutate(e)
+			code, m, _ := a.do(t, "POST", "/api/v1/employers", e, a.token)
+			if code != 400 || strings.Join(fieldsOf(m), ",") != tc.field {
+				t.Fatalf("%d %v, want 400 naming %s", code, m, tc.field)
+			}
+			if code, _, _ := a.do(t, "GET", "/api/v1/employers/7654321", nil, a.token); code != 404 {
+				t.Fatalf("a refused employer was written: %d", code)
+			}
+		})
+	}
+	t.Run("UpdateEmployee", func(t *testing.T) {
+		e := employee("222222222", "JB654321", "Tazi El Fassi", "Said", "1234567")
+		if code, m, _ := a.do(t, "PUT", "/api/v1/employees/222222222", e, a.token); code != 200 {
+			t.Fatalf("%d %v", code, m)
+		}
+		code, m, _ := a.do(t, "GET", "/api/v1/employees?name=fassi", nil, a.token)
+		if code != 200 || len(m["salaries"].([]any)) != 1 {
+			t.Fatalf("%d %v", code, m)
+		}
+	})
+	t.Run("LogsHoldNoPersonalData", func(t *testing.T) {
+		log := a.log.String()
+		if !strings.Contains(log, `"route":"GET /api/v1/employees/{immatriculation}"`) {
+			t.Fatalf("requests are not logged by route: %s", log)
+		}
+		for _, v := range []string{"111111111", "222222222", "JA123456", "ja123456", "Benaïssa", "benaissa", "Tazi", "Ouazzani", "JB654321", "souss.example"} {
+			if strings.Contains(log, v) {
+				t.Errorf("the log holds %q", v)
+			}
+		}
+	})
+}
