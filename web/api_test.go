@@ -101,7 +101,7 @@ func employer(aff string) map[string]any {
 		"if": "34567890", "forme_juridique": "SARL AU", "agence": "AGADIR", "etat_compte": "actif", "mode_telepaiement": "virement",
 		"code_banque": "022", "date_creation_compte": "2014-11-20",
 		"representant": map[string]any{"nom": "Ouazzani", "prenom": "Réda", "cin": "JA998877"},
-		"email": "r.ouazzani@souss.example", "telephone": "+212 661 234 567", "rib": rib,
+		"email":        "r.ouazzani@souss.example", "telephone": "+212 661 234 567", "rib": rib,
 	}
 }
 

@@ -181,7 +181,9 @@ func TestNoPersonalDataAtRest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, logs := &syncBuffer{}, &syncBuffer{}
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, nil, stdout, logs) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, nil, stdout, logs)
+	}()
 	url := waitURL(t, stdout)
 	for _, p := range []string{"/api/v1/employees/" + imm, "/api/v1/employees?cin=" + cin, "/api/v1/employees?name=" + nom,
 		"/api/v1/employers/" + rows[1][7], "/api/v1/employees/000000001"} {
