@@ -106,7 +106,7 @@ func (k *DataKey) Subject() string { return k.subject }
 // version that wrapped it.
 func (v *Vault) NewDataKey(subject string) (*DataKey, uint32, []byte, error) {
 	if v.plain {
-		return &DataKey{subject: subject}, 0, nil, nil
+		return &DataKey{subject: subject}, 0, []byte{}, nil
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
