@@ -235,7 +235,7 @@ func waitURL(t *testing.T, stdout *syncBuffer) string {
 		if u := urlRE.FindString(stdout.String()); u != "" {
 			return u
 		}
-		time.Sleep(10 * time.Millisecond)
+		sleep()
 	}
 	t.Fatalf("the server did not start: %s", stdout.String())
 	return ""
@@ -279,3 +279,5 @@ func TestBadIdentifierOnTheCLI(t *testing.T) {
 		}
 	})
 }
+
+func sleep() { time.Sleep(10 * time.Millisecond) }

@@ -50,9 +50,12 @@ CREATE TABLE employees (
 	nom              BLOB NOT NULL,
 	prenom           BLOB NOT NULL,
 	imm_bidx         BLOB NOT NULL UNIQUE,
-	cin_bidx         BLOB UNIQUE,
-	passeport_bidx   BLOB UNIQUE
+	cin_bidx         BLOB,
+	passeport_bidx   BLOB
 );
+-- Partial: most people have a CIN and no passport, and NULLs need no index entry.
+CREATE UNIQUE INDEX employees_cin_bidx ON employees(cin_bidx) WHERE cin_bidx IS NOT NULL;
+CREATE UNIQUE INDEX employees_passeport_bidx ON employees(passeport_bidx) WHERE passeport_bidx IS NOT NULL;
 
 -- One blind index per word of an insured person's names: search that forgives case and accents.
 CREATE TABLE name_index (
@@ -79,7 +82,6 @@ CREATE TABLE data_keys (
 	wrapped     BLOB NOT NULL,
 	PRIMARY KEY (kind, subject_id)
 ) WITHOUT ROWID;
-CREATE INDEX data_keys_version ON data_keys(kek_version);
 
 -- Operator bearer tokens (until accounts arrive): SHA-256 of a 256-bit random token, never the token.
 CREATE TABLE operator_tokens (
