@@ -75,7 +75,6 @@ func (r *Reader) next() ([]string, int, *amane.FieldError, error) {
 	if err == io.EOF {
 		return nil, 0, nil, io.EOF
 	}
-	line, _ := r.csv.FieldPos(0)
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -83,6 +82,7 @@ func (r *Reader) next() ([]string, int, *amane.FieldError, error) {
 		}
 		return nil, 0, nil, err
 	}
+	line, _ := r.csv.FieldPos(0) // only valid for a record read without error
 	if len(rec) != len(r.columns) {
 		return nil, line, &amane.FieldError{File: r.name, Line: line, Field: "(row)", Rule: fmt.Sprintf("must have %d columns, has %d", len(r.columns), len(rec))}, nil
 	}

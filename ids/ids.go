@@ -266,7 +266,8 @@ func ParseEmail(s string) (string, error) {
 	pos := at + 2
 	for _, l := range labels {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return "", &Error{Field: field, Pos: pos, Rule: "domain labels must be 1–63 letters, digits or inner dashes"}
+			// An empty last label ("a@b.") has no character of its own: point at the dot before it.
+			return "", &Error{Field: field, Pos: min(pos, len(s)), Rule: "domain labels must be 1–63 letters, digits or inner dashes"}
 		}
 		for i := 0; i < len(l); i++ {
 			if !(isAlnum(l[i]) || l[i] == '-') {
