@@ -87,6 +87,13 @@ func (g *Gate) SealEmployer(id int64, e *amane.Employer) (*amane.EmployerRecord,
 		return nil, err
 	}
 	r := &amane.EmployerRecord{ID: id, EmployerIdentity: e.EmployerIdentity, Key: amane.WrappedKey{Version: ver, Blob: wrapped}}
+	if err := g.sealEmployerFields(dk, r, e); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (g *Gate) sealEmployerFields(dk *vault.DataKey, r *amane.EmployerRecord, e *amane.Employer) error {
 	var s sealer
 	r.RepSurname = s.seal(dk, fRepSurname, e.Representative.Surname)
 	r.RepFirstName = s.seal(dk, fRepFirstName, e.Representative.FirstName)
@@ -98,7 +105,7 @@ func (g *Gate) SealEmployer(id int64, e *amane.Employer) (*amane.EmployerRecord,
 	r.RepCINIndex = g.vault.Index(kCIN, e.Representative.CIN)
 	r.EmailIndex = g.vault.Index(kEmail, e.Email)
 	r.RIBIndex = g.vault.Index(kRIB, e.RIB)
-	return r, s.err
+	return s.err
 }
 
 // SealEmployee turns a validated insured person into the record the store keeps, bound to id.

@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"amane"
+	"amane/amanetest"
 	"amane/gate"
 	"amane/ids"
-	"amane/sqlite"
 	"amane/vault"
 
 	_ "modernc.org/sqlite"
@@ -29,27 +29,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	pass := []byte("gate test passphrase")
-	if err := vault.CreateKeyring(filepath.Join(dir, "keyring.json"), pass); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := vault.OpenKeyring(filepath.Join(dir, "keyring.json"), pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.FromKeyring(kr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := filepath.Join(dir, "amane.db")
-	st, err := sqlite.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ctx := amane.NewContextWithPrincipal(context.Background(), &amane.Principal{ID: "test", Role: amane.RoleOperator})
-	return &fixture{gate: gate.New(st, v), db: db, ctx: ctx}
+	r := amanetest.Open(t)
+	return &fixture{gate: r.Gate, db: r.DBPath, ctx: amanetest.Context(amane.RoleOperator)}
 }
 
 // Employer returns a valid employer.

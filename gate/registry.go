@@ -73,20 +73,9 @@ func (g *Gate) UpdateEmployer(ctx context.Context, e *amane.Employer) error {
 		return openFailure(err)
 	}
 	r := &amane.EmployerRecord{ID: old.ID, EmployerIdentity: e.EmployerIdentity, Key: old.Key}
-	var s sealer
-	r.RepSurname = s.seal(dk, fRepSurname, e.Representative.Surname)
-	r.RepFirstName = s.seal(dk, fRepFirstName, e.Representative.FirstName)
-	r.RepCIN = s.seal(dk, fRepCIN, e.Representative.CIN)
-	r.Email = s.seal(dk, fEmail, e.Email)
-	r.Phone = s.seal(dk, fPhone, e.Phone)
-	r.RIB = s.seal(dk, fRIB, e.RIB)
-	r.Mandataire = s.seal(dk, fMandataire, e.Mandataire)
-	if s.err != nil {
-		return s.err
+	if err := g.sealEmployerFields(dk, r, e); err != nil {
+		return err
 	}
-	r.RepCINIndex = g.vault.Index(kCIN, e.Representative.CIN)
-	r.EmailIndex = g.vault.Index(kEmail, e.Email)
-	r.RIBIndex = g.vault.Index(kRIB, e.RIB)
 	e.ID = old.ID
 	return g.store.UpdateEmployer(ctx, r)
 }

@@ -5,16 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"amane"
+	"amane/amanetest"
 	"amane/gate"
 	"amane/load"
 	"amane/sqlite"
 	"amane/synth"
-	"amane/vault"
 )
 
 type fixture struct {
@@ -27,27 +26,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, employers, employees int) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	pass := []byte("load test passphrase")
-	if err := vault.CreateKeyring(filepath.Join(dir, "keyring.json"), pass); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := vault.OpenKeyring(filepath.Join(dir, "keyring.json"), pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, _ := vault.FromKeyring(kr)
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "amane.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	r := amanetest.Open(t)
 	var a, s bytes.Buffer
 	if err := synth.Write(context.Background(), synth.Config{Employers: employers, Employees: employees, Seed: 42}, &a, &s, nil); err != nil {
 		t.Fatal(err)
 	}
-	ctx := amane.NewContextWithPrincipal(context.Background(), &amane.Principal{ID: "test", Role: amane.RoleSystem})
-	return &fixture{store: st, gate: gate.New(st, v), ctx: ctx, adh: a.Bytes(), sal: s.Bytes()}
+	return &fixture{store: r.Store, gate: r.Gate, ctx: amanetest.Context(amane.RoleSystem), adh: a.Bytes(), sal: s.Bytes()}
 }
 
 func (f *fixture) load(adh, sal []byte) (*load.Result, error) {

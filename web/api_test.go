@@ -8,64 +8,29 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"amane/gate"
+	"amane/amanetest"
 	"amane/ids"
-	"amane/sqlite"
-	"amane/vault"
 	"amane/web"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type apiFixture struct {
 	url   string
 	token string
-	log   *syncBuffer
+	log   *amanetest.SyncBuffer
 }
 
 func newAPI(t *testing.T) *apiFixture {
 	t.Helper()
-	dir := t.TempDir()
-	pass := []byte("web test passphrase")
-	if err := vault.CreateKeyring(filepath.Join(dir, "keyring.json"), pass); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := vault.OpenKeyring(filepath.Join(dir, "keyring.json"), pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, _ := vault.FromKeyring(kr)
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "amane.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	r := amanetest.Open(t)
 	token := web.NewToken()
-	if err := st.AddOperatorToken(context.Background(), web.TokenHash(token), "test"); err != nil {
+	if err := r.Store.AddOperatorToken(context.Background(), web.TokenHash(token), "test"); err != nil {
 		t.Fatal(err)
 	}
-	log := &syncBuffer{}
-	srv := httptest.NewServer(web.NewServer(gate.New(st, v), st, slog.New(slog.NewJSONHandler(log, nil))))
+	log := &amanetest.SyncBuffer{}
+	srv := httptest.NewServer(web.NewServer(r.Gate, r.Store, slog.New(slog.NewJSONHandler(log, nil))))
 	t.Cleanup(srv.Close)
 	return &apiFixture{url: srv.URL, token: token, log: log}
 }

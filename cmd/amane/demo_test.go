@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"amane/amanetest"
 )
 
 // TestDemo runs `amane demo` twice on one directory: the first run builds and serves the synthetic
@@ -20,9 +22,11 @@ func TestDemo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	for i, want := range []string{"Building the demo registry", ""} {
 		ctx, cancel := context.WithCancel(context.Background())
-		stdout, stderr := &syncBuffer{}, &syncBuffer{}
+		stdout, stderr := &amanetest.SyncBuffer{}, &amanetest.SyncBuffer{}
 		done := make(chan int)
-		go func() { done <- run(ctx, []string{"demo", "--data", dir, "--addr", "127.0.0.1:0"}, nil, stdout, stderr) }()
+		go func() {
+			done <- run(ctx, []string{"demo", "--data", dir, "--addr", "127.0.0.1:0"}, nil, stdout, stderr)
+		}()
 		url := waitDemo(t, stdout)
 		token := tokenRE.FindString(stdout.String())
 		if !strings.Contains(stdout.String(), "DEMO ONLY") || token == "" {
@@ -55,7 +59,7 @@ func TestDemo(t *testing.T) {
 
 var demoURLRE = regexp.MustCompile(`URL: +(http://127\.0\.0\.1:[0-9]+)`)
 
-func waitDemo(t *testing.T, stdout *syncBuffer) string {
+func waitDemo(t *testing.T, stdout *amanetest.SyncBuffer) string {
 	t.Helper()
 	for i := 0; i < 6000; i++ {
 		if m := demoURLRE.FindStringSubmatch(stdout.String()); m != nil {

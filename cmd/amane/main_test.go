@@ -11,29 +11,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"amane/amanetest"
 	"amane/ids"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // amane runs the CLI in-process and returns its exit code, stdout and stderr.
 func amaneCLI(t *testing.T, args ...string) (int, string, string) {
@@ -179,7 +162,7 @@ func TestNoPersonalDataAtRest(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, logs := &syncBuffer{}, &syncBuffer{}
+	stdout, logs := &amanetest.SyncBuffer{}, &amanetest.SyncBuffer{}
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, nil, stdout, logs)
@@ -229,7 +212,7 @@ func readCSV(t *testing.T, path string) [][]string {
 
 var urlRE = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+`)
 
-func waitURL(t *testing.T, stdout *syncBuffer) string {
+func waitURL(t *testing.T, stdout *amanetest.SyncBuffer) string {
 	t.Helper()
 	for i := 0; i < 500; i++ {
 		if u := urlRE.FindString(stdout.String()); u != "" {
