@@ -73,6 +73,9 @@ func (e *Employee) Normalize() []FieldError {
 		j.Affiliation = errs.id("emplois.affiliation", j.Affiliation, ids.ParseAffiliation)
 		errs.date("emplois.depuis", j.Since)
 		errs.oneOf("emplois.etat", j.State, []string{EmploymentValidated, EmploymentPending, EmploymentRejected})
+		if j.EmployerName != "" { // informational (the employer's name as the sender knows it)
+			errs.text("emplois.employeur", &j.EmployerName, 1, 200)
+		}
 	}
 	return errs
 }

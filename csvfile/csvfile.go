@@ -168,6 +168,8 @@ func (er *EmployeeReader) Next() (line int, e *amane.Employee, errs []amane.Fiel
 			fe.Field = "affiliation_employeur"
 		case "emplois.etat":
 			fe.Field = "etat_demande"
+		case "emplois.employeur":
+			fe.Field = "employeur"
 		case "emplois.depuis":
 			continue // the same column as date_affiliation, reported once
 		}

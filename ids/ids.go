@@ -216,7 +216,7 @@ func ParsePhone(s string) (string, error) {
 	switch {
 	case s[0] == '+' && strings.HasPrefix(d, "212"):
 		national = d[3:]
-	case strings.HasPrefix(d, "00212"):
+	case s[0] != '+' && strings.HasPrefix(d, "00212"):
 		national = d[5:]
 	case s[0] != '+' && strings.HasPrefix(d, "0"):
 		national = d[1:]

@@ -371,6 +371,7 @@ func TestParsePhone(t *testing.T) {
 		{name: "ErrNoPrefix", in: "612345678", pos: 1, rule: "must start with 0, +212 or 00212"},
 		{name: "ErrForeign", in: "+33612345678", pos: 1, rule: "must start with 0, +212 or 00212"},
 		{name: "ErrPlusZero", in: "+0612345678", pos: 1, rule: "must start with 0, +212 or 00212"},
+		{name: "ErrPlusDoubleZero", in: "+00212612345678", pos: 1, rule: "must start with 0, +212 or 00212"},
 		{name: "ErrTooShort", in: "061234567", rule: "must have 9 digits after the prefix, has 8"},
 		{name: "ErrTooLong", in: "06123456789", rule: "must have 9 digits after the prefix, has 10"},
 		{name: "ErrTooLongInternational", in: "+2120612345678", rule: "has 10"},

@@ -130,8 +130,8 @@ func OpenKeyring(path string, passphrase []byte) (*Keyring, error) {
 		return nil, fmt.Errorf("keyring: %s is not an Amane keyring file", path)
 	}
 	// Bound the KDF parameters so that a crafted file cannot make us allocate without limit.
-	if f.KDF.Alg != "argon2id" || f.KDF.Time == 0 || f.KDF.Time > 16 || f.KDF.MemoryKiB < 8*1024 ||
-		f.KDF.MemoryKiB > 1<<20 || f.KDF.Threads == 0 || len(f.KDF.Salt) < 16 || len(f.Nonce) != 12 {
+	if f.KDF.Alg != "argon2id" || f.KDF.Time == 0 || f.KDF.Time > 8 || f.KDF.MemoryKiB < 8*1024 ||
+		f.KDF.MemoryKiB > 256*1024 || f.KDF.Threads == 0 || len(f.KDF.Salt) < 16 || len(f.Nonce) != 12 {
 		return nil, fmt.Errorf("keyring: %s has unsupported key-derivation parameters", path)
 	}
 	key := argon2.IDKey(passphrase, f.KDF.Salt, f.KDF.Time, f.KDF.MemoryKiB, f.KDF.Threads, 32)

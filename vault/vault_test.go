@@ -310,6 +310,33 @@ func TestIndex(t *testing.T) {
 	})
 }
 
+// TestIndexConcurrent checks that the pooled MACs give every caller its own, correct index.
+func TestIndexConcurrent(t *testing.T) {
+	v := newVault(t)
+	want := make([][]byte, 64)
+	for i := range want {
+		want[i] = v.Index("cin", fmt.Sprintf("A%d", i))
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for n := 0; n < 200; n++ {
+				i := (n*7 + g) % len(want)
+				if got := v.Index("cin", fmt.Sprintf("A%d", i)); !bytes.Equal(got, want[i]) {
+					errs <- fmt.Errorf("index of A%d = %x, want %x", i, got, want[i])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func TestNew(t *testing.T) {
 	kr, _ := newKeyring(t)
 	for _, tc := range []struct {
