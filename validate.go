@@ -179,7 +179,10 @@ func NameWords(name string) []string {
 			b.Reset()
 		}
 	}
-	for _, r := range norm.NFD.String(name) {
+	if !isASCII(name) { // decomposition only matters, and only costs, beyond ASCII
+		name = norm.NFD.String(name)
+	}
+	for _, r := range name {
 		switch {
 		case unicode.Is(unicode.Mn, r):
 			// a combining accent: dropped so that "Saïd" and "Said" meet
@@ -191,4 +194,13 @@ func NameWords(name string) []string {
 	}
 	flush()
 	return words
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
