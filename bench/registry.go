@@ -37,9 +37,13 @@ type RegistryConfig struct {
 type ModeReport struct {
 	LoadRowsPerSec float64 `json:"load_rows_per_s"`
 	LoadSeconds    float64 `json:"load_seconds"`
-	LookupCINP50us float64 `json:"lookup_cin_p50_us"`
-	LookupCINP99us float64 `json:"lookup_cin_p99_us"`
-	StoreBytes     int64   `json:"store_bytes"`
+	// Lookups are timed twice over the same sample: first with the store's page cache cold (right
+	// after the load), then warm.
+	LookupCINP50us     float64 `json:"lookup_cin_p50_us"`
+	LookupCINP99us     float64 `json:"lookup_cin_p99_us"`
+	LookupCINWarmP50us float64 `json:"lookup_cin_warm_p50_us"`
+	LookupCINWarmP99us float64 `json:"lookup_cin_warm_p99_us"`
+	StoreBytes         int64   `json:"store_bytes"`
 }
 
 // RegistryReport is what `amane bench registry` prints.
@@ -51,9 +55,10 @@ type RegistryReport struct {
 	PassThrough ModeReport `json:"pass_through"`
 	// LoadRatio = encrypted rows/s ÷ pass-through rows/s (≥ 0.85 is the goal).
 	LoadRatio float64 `json:"load_ratio"`
-	// LookupRatio = pass-through p50 ÷ encrypted p50 (≥ 0.85 is the goal).
-	LookupRatio float64 `json:"lookup_p50_ratio"`
-	Machine     string  `json:"machine"`
+	// LookupRatio = pass-through p50 ÷ encrypted p50, cold and warm (≥ 0.85 is the goal).
+	LookupRatio     float64 `json:"lookup_p50_ratio"`
+	LookupWarmRatio float64 `json:"lookup_warm_p50_ratio"`
+	Machine         string  `json:"machine"`
 }
 
 // Registry runs the benchmark.
@@ -111,7 +116,8 @@ func Registry(ctx context.Context, cfg RegistryConfig, logf func(format string, 
 			}
 			rep.Rows = rows
 			if logf != nil {
-				logf("round %d %s: %.0f rows/s, lookup p50 %.1f µs p99 %.1f µs", round+1, m.name, mr.LoadRowsPerSec, mr.LookupCINP50us, mr.LookupCINP99us)
+				logf("round %d %s: %.0f rows/s, lookup p50 %.1f µs p99 %.1f µs (warm p50 %.1f µs p99 %.1f µs)", round+1, m.name,
+					mr.LoadRowsPerSec, mr.LookupCINP50us, mr.LookupCINP99us, mr.LookupCINWarmP50us, mr.LookupCINWarmP99us)
 			}
 			if mr.LoadRowsPerSec > m.rep.LoadRowsPerSec {
 				m.rep.LoadRowsPerSec, m.rep.LoadSeconds, m.rep.StoreBytes = mr.LoadRowsPerSec, mr.LoadSeconds, mr.StoreBytes
@@ -119,10 +125,14 @@ func Registry(ctx context.Context, cfg RegistryConfig, logf func(format string, 
 			if m.rep.LookupCINP50us == 0 || mr.LookupCINP50us < m.rep.LookupCINP50us {
 				m.rep.LookupCINP50us, m.rep.LookupCINP99us = mr.LookupCINP50us, mr.LookupCINP99us
 			}
+			if m.rep.LookupCINWarmP50us == 0 || mr.LookupCINWarmP50us < m.rep.LookupCINWarmP50us {
+				m.rep.LookupCINWarmP50us, m.rep.LookupCINWarmP99us = mr.LookupCINWarmP50us, mr.LookupCINWarmP99us
+			}
 		}
 	}
 	rep.LoadRatio = rep.Encrypted.LoadRowsPerSec / rep.PassThrough.LoadRowsPerSec
 	rep.LookupRatio = rep.PassThrough.LookupCINP50us / rep.Encrypted.LookupCINP50us
+	rep.LookupWarmRatio = rep.PassThrough.LookupCINWarmP50us / rep.Encrypted.LookupCINWarmP50us
 	return rep, nil
 }
 
@@ -214,20 +224,35 @@ func runMode(ctx context.Context, cfg RegistryConfig, name string, v *vault.Vaul
 			mr.StoreBytes += fi.Size()
 		}
 	}
+	for pass := 0; pass < 2; pass++ {
+		p50, p99, err := lookups(ctx, g, cins)
+		if err != nil {
+			return nil, 0, err
+		}
+		if pass == 0 {
+			mr.LookupCINP50us, mr.LookupCINP99us = p50, p99
+		} else {
+			mr.LookupCINWarmP50us, mr.LookupCINWarmP99us = p50, p99
+		}
+	}
+	return mr, res.Rows, nil
+}
+
+// lookups times one EmployeesByCIN per CIN and returns the median and 99th percentile in µs.
+func lookups(ctx context.Context, g *gate.Gate, cins []string) (p50, p99 float64, err error) {
 	lat := make([]time.Duration, len(cins))
 	for i, c := range cins {
 		t := time.Now()
 		found, err := g.EmployeesByCIN(ctx, c)
 		lat[i] = time.Since(t)
 		if err != nil {
-			return nil, 0, err
+			return 0, 0, err
 		}
 		if len(found) != 1 {
-			return nil, 0, fmt.Errorf("lookup by CIN found %d people, want 1", len(found))
+			return 0, 0, fmt.Errorf("lookup by CIN found %d people, want 1", len(found))
 		}
 	}
 	slices.Sort(lat)
-	mr.LookupCINP50us = float64(lat[len(lat)/2].Nanoseconds()) / 1e3
-	mr.LookupCINP99us = float64(lat[len(lat)*99/100].Nanoseconds()) / 1e3
-	return mr, res.Rows, nil
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+	return us(lat[len(lat)/2]), us(lat[len(lat)*99/100]), nil
 }
