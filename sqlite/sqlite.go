@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +56,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	for k, v := range q {
 		wq[k] = v
 	}
+	// Create the file owner-only before SQLite does: its WAL and shared-memory files take the
+	// database's permissions.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
 	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -39,5 +40,26 @@ func TestReopenKeepsData(t *testing.T) {
 	defer s.Close()
 	if _, err := s.EmployerByAffiliation(ctx, "3333333"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestFilesAreOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "amane.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateEmployer(context.Background(), func(id int64) (*amane.EmployerRecord, error) { return storetest.Employer(id, "4444444"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(f), fi.Mode().Perm())
+		}
 	}
 }
