@@ -38,7 +38,7 @@ type Store interface {
 	// CreateEmployer allocates an id, calls seal with it (the id is bound into every ciphertext),
 	// and inserts the record. ECONFLICT if the affiliation exists.
 	CreateEmployer(ctx context.Context, seal func(id int64) (*EmployerRecord, error)) (int64, error)
-	// UpdateEmployer replaces the record with the same ID, keeping its data key. ENOTFOUND.
+	// UpdateEmployer replaces the record with the same ID and its data key. ENOTFOUND.
 	UpdateEmployer(ctx context.Context, r *EmployerRecord) error
 	// EmployerByAffiliation returns the record. ENOTFOUND.
 	EmployerByAffiliation(ctx context.Context, affiliation string) (*EmployerRecord, error)
@@ -46,7 +46,7 @@ type Store interface {
 	// CreateEmployee allocates an id, seals, inserts the record and its employments (EmployeeID is
 	// filled in). ECONFLICT (immatriculation or CIN index taken), ENOTFOUND (an employer id unknown).
 	CreateEmployee(ctx context.Context, seal func(id int64) (*EmployeeRecord, error), jobs []Employment) (int64, error)
-	// UpdateEmployee replaces the record with the same ID, keeping its data key. ENOTFOUND, ECONFLICT.
+	// UpdateEmployee replaces the record with the same ID and its data key. ENOTFOUND, ECONFLICT.
 	UpdateEmployee(ctx context.Context, r *EmployeeRecord) error
 	// EmployeeByImmIndex returns the record whose immatriculation has this blind index. ENOTFOUND.
 	EmployeeByImmIndex(ctx context.Context, idx []byte) (*EmployeeRecord, error)

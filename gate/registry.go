@@ -56,7 +56,8 @@ func (g *Gate) CreateEmployer(ctx context.Context, e *amane.Employer) error {
 	return nil
 }
 
-// UpdateEmployer implements amane.Registry. The data key stays; every personal field is sealed anew.
+// UpdateEmployer implements amane.Registry. Every personal field is sealed anew under a fresh data key,
+// which replaces the old one: nothing sealed under the old key stays readable.
 func (g *Gate) UpdateEmployer(ctx context.Context, e *amane.Employer) error {
 	if err := authorize(ctx); err != nil {
 		return err
@@ -68,12 +69,8 @@ func (g *Gate) UpdateEmployer(ctx context.Context, e *amane.Employer) error {
 	if err != nil {
 		return err
 	}
-	dk, err := g.opener.Unwrap(employerSubject(old.ID), old.Key.Version, old.Key.Blob)
+	r, err := g.SealEmployer(old.ID, e) // a fresh data key: each key seals a field once
 	if err != nil {
-		return openFailure(err)
-	}
-	r := &amane.EmployerRecord{ID: old.ID, EmployerIdentity: e.EmployerIdentity, Key: old.Key}
-	if err := g.sealEmployerFields(dk, r, e); err != nil {
 		return err
 	}
 	e.ID = old.ID
@@ -207,7 +204,7 @@ func (g *Gate) CreateEmployee(ctx context.Context, e *amane.Employee) error {
 }
 
 // UpdateEmployee implements amane.Registry: the immatriculation names the person; the other fields
-// are replaced and sealed anew under the same data key.
+// are replaced and sealed anew under a fresh data key.
 func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
 	if err := authorize(ctx); err != nil {
 		return err
@@ -219,12 +216,8 @@ func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
 	if err != nil {
 		return err
 	}
-	dk, err := g.opener.Unwrap(employeeSubject(old.ID), old.Key.Version, old.Key.Blob)
+	r, err := g.SealEmployee(old.ID, e) // a fresh data key: each key seals a field once
 	if err != nil {
-		return openFailure(err)
-	}
-	r := &amane.EmployeeRecord{ID: old.ID, AffiliationDate: e.AffiliationDate, Key: old.Key}
-	if err := g.sealEmployeeFields(dk, r, e); err != nil {
 		return err
 	}
 	e.ID = old.ID

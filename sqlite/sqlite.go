@@ -231,8 +231,16 @@ func (s *Store) UpdateEmployer(ctx context.Context, r *amane.EmployerRecord) err
 		if n, _ := res.RowsAffected(); n == 0 {
 			return amane.Errorf(amane.ENOTFOUND, "Employer not found.")
 		}
-		return nil
+		return replaceKey(ctx, tx, kindEmployer, r.ID, r.Key)
 	})
+}
+
+// replaceKey stores a subject's new wrapped data key: the old one is overwritten, so that what it
+// sealed is unreadable from now on.
+func replaceKey(ctx context.Context, tx *sql.Tx, kind int, id int64, k amane.WrappedKey) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO data_keys (kind, subject_id, kek_version, wrapped) VALUES (?, ?, ?, ?)
+		ON CONFLICT (kind, subject_id) DO UPDATE SET kek_version = excluded.kek_version, wrapped = excluded.wrapped`, kind, id, k.Version, k.Blob)
+	return err
 }
 
 // EmployerByAffiliation implements amane.Store.
@@ -360,6 +368,9 @@ func (s *Store) UpdateEmployee(ctx context.Context, r *amane.EmployeeRecord) err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return amane.Errorf(amane.ENOTFOUND, "Insured person not found.")
+		}
+		if err := replaceKey(ctx, tx, kindEmployee, r.ID, r.Key); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM name_index WHERE employee_id = ?`, r.ID); err != nil {
 			return err

@@ -65,7 +65,6 @@ func subjectKey(t *testing.T, v *vault.Vault, subject string) (seal, open *vault
 func TestSealOpen(t *testing.T) {
 	v := newVault(t)
 	o := vault.NewOpener(v)
-	k, u := subjectKey(t, v, "employee:1")
 	for _, tc := range []struct{ name, value string }{
 		{"OKEmpty", ""},
 		{"OKASCII", "BK123456"},
@@ -74,6 +73,7 @@ func TestSealOpen(t *testing.T) {
 		{"OKNUL", "a\x00b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			k, u := subjectKey(t, v, "employee:1") // a data key seals each field once
 			ct, err := k.Seal("nom", tc.value)
 			if err != nil {
 				t.Fatalf("Seal: %v", err)
@@ -105,15 +105,15 @@ func TestSealEmptyIsNil(t *testing.T) {
 
 func TestCiphertextLayout(t *testing.T) {
 	v := newVault(t)
-	k, _ := subjectKey(t, v, "employer:7")
 	for _, n := range []int{1, 15, 16, 17, 1024} {
 		t.Run(fmt.Sprintf("OK%d", n), func(t *testing.T) {
+			k, _ := subjectKey(t, v, "employer:7")
 			ct, err := k.Seal("rib", strings.Repeat("x", n))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := 1 + 12 + n + 16; len(ct) != want {
-				t.Errorf("len = %d, want 1+12+%d+16 = %d", len(ct), n, want)
+			if want := 1 + n + 16; len(ct) != want { // format byte, body, tag: the nonce is not stored
+				t.Errorf("len = %d, want 1+%d+16 = %d", len(ct), n, want)
 			}
 			if ct[0] != 0x01 {
 				t.Errorf("first byte = %#x, want 0x01", ct[0])
@@ -122,29 +122,45 @@ func TestCiphertextLayout(t *testing.T) {
 	}
 }
 
-func TestSealRandomNonce(t *testing.T) {
+func TestSealOncePerKey(t *testing.T) {
 	v := newVault(t)
+	o := vault.NewOpener(v)
 	k, u := subjectKey(t, v, "employee:1")
 	a, err := k.Seal("cin", "BK123456")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := k.Seal("cin", "BK123456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Equal(a, b) {
-		t.Fatal("two seals of the same value are identical")
-	}
-	if bytes.Equal(a[1:13], b[1:13]) {
-		t.Fatal("two seals share a nonce")
-	}
-	o := vault.NewOpener(v)
-	for _, ct := range [][]byte{a, b} {
-		if got, err := o.Open(u, "cin", ct); err != nil || got != "BK123456" {
+	t.Run("ErrResealSameField", func(t *testing.T) {
+		if _, err := k.Seal("cin", "BK123456"); !errors.Is(err, vault.ErrReseal) {
+			t.Fatalf("second Seal of a field: %v, want ErrReseal", err)
+		}
+	})
+	t.Run("ErrSealWithUnwrapped", func(t *testing.T) {
+		if _, err := u.Seal("nom", "Tazi"); !errors.Is(err, vault.ErrReseal) {
+			t.Fatalf("Seal with an unwrapped key: %v, want ErrReseal", err)
+		}
+	})
+	t.Run("OKOtherFieldSameKey", func(t *testing.T) {
+		if _, err := k.Seal("nom", "Tazi"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("FreshKeyDiffers", func(t *testing.T) {
+		k2, u2 := subjectKey(t, v, "employee:1")
+		b, err := k2.Seal("cin", "BK123456")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(a, b) {
+			t.Fatal("two data keys sealed the same value identically")
+		}
+		if got, err := o.Open(u2, "cin", b); err != nil || got != "BK123456" {
 			t.Fatalf("Open = %q, %v", got, err)
 		}
-	}
+		if _, err := o.Open(u2, "cin", a); !errors.Is(err, vault.ErrOpen) {
+			t.Fatalf("a ciphertext of the old key opened under the new one: %v", err)
+		}
+	})
 }
 
 func TestOpenRefuses(t *testing.T) {
@@ -172,11 +188,11 @@ func TestOpenRefuses(t *testing.T) {
 		{"ErrOtherField", u1, "nom", ct, "employee:1"},
 		{"ErrFieldPrefix", u1, "ci", ct, "employee:1"},
 		{"ErrFormatByte", u1, "cin", flip(0, 0x03), "employee:1"},
-		{"ErrNonce", u1, "cin", flip(1, 0x80), "employee:1"},
-		{"ErrBody", u1, "cin", flip(13, 0x01), "employee:1"},
+		{"ErrBodyFirst", u1, "cin", flip(1, 0x80), "employee:1"},
+		{"ErrBody", u1, "cin", flip(5, 0x01), "employee:1"},
 		{"ErrTag", u1, "cin", flip(len(ct)-1, 0x40), "employee:1"},
 		{"ErrTruncatedTag", u1, "cin", ct[:len(ct)-1], "employee:1"},
-		{"ErrTruncatedShort", u1, "cin", ct[:1+12+15], "employee:1"},
+		{"ErrTruncatedShort", u1, "cin", ct[:1+15], "employee:1"},
 		{"ErrTruncatedFormat", u1, "cin", ct[:1], "employee:1"},
 		{"ErrExtended", u1, "cin", append(bytes.Clone(ct), 0), "employee:1"},
 	}
@@ -381,7 +397,7 @@ func TestPassThrough(t *testing.T) {
 	if err != nil || string(ct) != "Benali" {
 		t.Fatalf("Seal = %q, %v; want the value as is", ct, err)
 	}
-	if ct, err := k.Seal("nom", ""); err != nil || ct != nil {
+	if ct, err := k.Seal("prenom", ""); err != nil || ct != nil {
 		t.Fatalf("Seal(\"\") = %v, %v; want nil", ct, err)
 	}
 	o := vault.NewOpener(v)
@@ -445,7 +461,7 @@ func ExampleVault() {
 	_, err = o.Open(dk, "nom", ct)
 	fmt.Println(errors.Is(err, vault.ErrOpen))
 	// Output:
-	// ciphertext: 37 bytes, format 0x01
+	// ciphertext: 25 bytes, format 0x01
 	// BK123456 <nil>
 	// true
 }
