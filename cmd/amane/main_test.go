@@ -214,7 +214,7 @@ var urlRE = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+`)
 
 func waitURL(t *testing.T, stdout *amanetest.SyncBuffer) string {
 	t.Helper()
-	for i := 0; i < 500; i++ {
+	for i := 0; i < 6000; i++ { // up to a minute: a loaded CI machine runs Argon2id slowly
 		if u := urlRE.FindString(stdout.String()); u != "" {
 			return u
 		}
