@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -9,8 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"amane/amanetest"
 )
 
 // TestDemo runs `amane demo` twice on one directory: the first run builds and serves the synthetic
@@ -21,13 +18,7 @@ func TestDemo(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "demo")
 	for i, want := range []string{"Building the demo registry", ""} {
-		ctx, cancel := context.WithCancel(context.Background())
-		stdout, stderr := &amanetest.SyncBuffer{}, &amanetest.SyncBuffer{}
-		done := make(chan int)
-		go func() {
-			done <- run(ctx, []string{"demo", "--data", dir, "--addr", "127.0.0.1:0"}, nil, stdout, stderr)
-		}()
-		url := waitDemo(t, stdout)
+		url, stdout, stderr, stop := background(t, []string{"demo", "--data", dir, "--addr", "127.0.0.1:0"}, demoURLRE)
 		token := tokenRE.FindString(stdout.String())
 		if !strings.Contains(stdout.String(), "DEMO ONLY") || token == "" {
 			t.Fatalf("run %d printed:\n%s", i+1, stdout.String())
@@ -47,8 +38,7 @@ func TestDemo(t *testing.T) {
 		if resp.StatusCode != 200 || len(list.Salaries) == 0 {
 			t.Fatalf("run %d: search answered %d with %d people", i+1, resp.StatusCode, len(list.Salaries))
 		}
-		cancel()
-		if code := <-done; code != 0 {
+		if code := stop(); code != 0 {
 			t.Fatalf("demo exited %d: %s", code, stderr.String())
 		}
 	}
@@ -58,15 +48,3 @@ func TestDemo(t *testing.T) {
 }
 
 var demoURLRE = regexp.MustCompile(`URL: +(http://127\.0\.0\.1:[0-9]+)`)
-
-func waitDemo(t *testing.T, stdout *amanetest.SyncBuffer) string {
-	t.Helper()
-	for i := 0; i < 6000; i++ {
-		if m := demoURLRE.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1]
-		}
-		sleep()
-	}
-	t.Fatalf("the demo did not start: %s", stdout.String())
-	return ""
-}

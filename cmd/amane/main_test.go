@@ -161,13 +161,7 @@ func TestNoPersonalDataAtRest(t *testing.T) {
 		t.Fatalf("employee show --imm: %+v", shown)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, logs := &amanetest.SyncBuffer{}, &amanetest.SyncBuffer{}
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, nil, stdout, logs)
-	}()
-	url := waitURL(t, stdout)
+	url, _, logs, stop := background(t, []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, urlRE)
 	for _, p := range []string{"/api/v1/employees/" + imm, "/api/v1/employees?cin=" + cin, "/api/v1/employees?name=" + nom,
 		"/api/v1/employers/" + rows[1][7], "/api/v1/employees/000000001"} {
 		req, _ := http.NewRequest("GET", url+p, nil)
@@ -185,8 +179,7 @@ func TestNoPersonalDataAtRest(t *testing.T) {
 	if n := scanDir(t, data, values); n < 2 {
 		t.Fatalf("scanned %d files while serving", n)
 	}
-	cancel()
-	if code := <-done; code != 0 {
+	if code := stop(); code != 0 {
 		t.Fatalf("serve exited %d: %s", code, logs.String())
 	}
 	if !strings.Contains(logs.String(), "/api/v1/employees/{immatriculation}") {
@@ -210,18 +203,26 @@ func readCSV(t *testing.T, path string) [][]string {
 	return rows
 }
 
-var urlRE = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+`)
+var urlRE = regexp.MustCompile(`(http://127\.0\.0\.1:[0-9]+)`)
 
-func waitURL(t *testing.T, stdout *amanetest.SyncBuffer) string {
+// background runs the CLI in a goroutine until stop is called, waits until its stdout matches ready
+// (whose first group is the URL returned), and returns what stop returns: the exit code.
+func background(t *testing.T, args []string, ready *regexp.Regexp) (url string, stdout, stderr *amanetest.SyncBuffer, stop func() int) {
 	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr = &amanetest.SyncBuffer{}, &amanetest.SyncBuffer{}
+	done := make(chan int)
+	go func() { done <- run(ctx, args, nil, stdout, stderr) }()
+	stop = func() int { cancel(); return <-done }
 	for i := 0; i < 6000; i++ { // up to a minute: a loaded CI machine runs Argon2id slowly
-		if u := urlRE.FindString(stdout.String()); u != "" {
-			return u
+		if m := ready.FindStringSubmatch(stdout.String()); m != nil {
+			return m[1], stdout, stderr, stop
 		}
-		sleep()
+		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("the server did not start: %s", stdout.String())
-	return ""
+	stop()
+	t.Fatalf("amane %s did not start: %s%s", args[0], stdout.String(), stderr.String())
+	return
 }
 
 // TestBadIdentifierOnTheCLI: a load with a wrong RIB key is refused with the file, line and field,
@@ -262,5 +263,3 @@ func TestBadIdentifierOnTheCLI(t *testing.T) {
 		}
 	})
 }
-
-func sleep() { time.Sleep(10 * time.Millisecond) }
