@@ -96,6 +96,9 @@ type Employee struct {
 	FirstName       string       `json:"prenom"`
 	AffiliationDate string       `json:"date_affiliation"`
 	Employments     []Employment `json:"emplois,omitempty"`
+	// Erased: the person's personal fields were destroyed (crypto-shredding); only the internal id,
+	// the affiliation date and the employments remain.
+	Erased bool `json:"efface,omitempty"`
 }
 
 // Employment links an insured person to an employer.

@@ -81,3 +81,20 @@ func ErrorMessage(err error) string {
 	}
 	return "Internal error."
 }
+
+// Conflict is the ECONFLICT error a store returns when a unique value is taken: it names the field
+// ("immatriculation", "cin", "passeport", "affiliation"; anything else reads as a generic conflict),
+// never the value.
+func Conflict(field string) *Error {
+	switch field {
+	case "immatriculation":
+		return &Error{Code: ECONFLICT, Message: "This immatriculation number is registered already.", Fields: []FieldError{{Field: field, Rule: "is registered already"}}}
+	case "cin":
+		return &Error{Code: ECONFLICT, Message: "This CIN is registered to another insured person.", Fields: []FieldError{{Field: field, Rule: "is registered to another insured person"}}}
+	case "passeport":
+		return &Error{Code: ECONFLICT, Message: "This passport number is registered to another insured person.", Fields: []FieldError{{Field: field, Rule: "is registered to another insured person"}}}
+	case "affiliation":
+		return Errorf(ECONFLICT, "An employer with this affiliation number exists already.")
+	}
+	return Errorf(ECONFLICT, "The record conflicts with an existing one.")
+}

@@ -1,6 +1,9 @@
 package amane
 
-import "context"
+import (
+	"context"
+	"strconv"
+)
 
 // WrappedKey is a subject's data key as stored: sealed by key-encryption key Version. Deleting it makes
 // the subject's fields unrecoverable.
@@ -68,7 +71,105 @@ type Store interface {
 	AddOperatorToken(ctx context.Context, hash []byte, label string) error
 	OperatorToken(ctx context.Context, hash []byte) (bool, error)
 
+	// KeyVersions counts the wrapped data keys per key-encryption key version.
+	KeyVersions(ctx context.Context) (map[uint32]int64, error)
+	// DataKeys returns up to limit data keys wrapped under version, after the given subject in
+	// (kind, subject) order: the rotation's cursor.
+	DataKeys(ctx context.Context, version uint32, after DataKeyRef, limit int) ([]DataKey, error)
+	// RewrapDataKeys replaces each key whose stored version and blob are still Old by New, in one
+	// transaction, and returns how many it replaced: a key replaced meanwhile (an update seals under a
+	// fresh key) is left alone.
+	RewrapDataKeys(ctx context.Context, rw []Rewrap) (int, error)
+
+	// EraseEmployee destroys an insured person's data key, ciphertext and blind indexes, keeps the
+	// internal id and employments (headcounts survive), and records the erasure. ENOTFOUND.
+	EraseEmployee(ctx context.Context, id int64, e Erasure) error
+	// Erasures lists the erasures recorded, oldest first.
+	Erasures(ctx context.Context) ([]Erasure, error)
+
+	// IndexVersion is the blind-index key version the store's indexes are computed with (1 until a
+	// reindex).
+	IndexVersion(ctx context.Context) (uint32, error)
+	// BeginReindex starts the transaction that rewrites every blind index; writers wait until it ends.
+	BeginReindex(ctx context.Context) (Reindexer, error)
+
+	// Dump calls fn with every row of the store, read in one consistent snapshot while writers go on,
+	// in an order Restore can insert: agencies, employers, employees, employments, tokens, erasures, settings.
+	Dump(ctx context.Context, fn func(*DumpItem) error) error
+
 	Close() error
+}
+
+// Reindexer rewrites blind indexes in one transaction, and records their key version at Commit.
+type Reindexer interface {
+	SetEmployerIndexes(id int64, repCIN, email, rib []byte) error
+	SetEmployeeIndexes(id int64, imm, cin, passport []byte, words [][]byte) error
+	Commit(version uint32) error
+	Rollback() error
+}
+
+// Data-key kinds: whose key it is.
+const (
+	KeyEmployer = 1
+	KeyEmployee = 2
+)
+
+// DataKeyRef names a data key: its kind and the subject's internal id.
+type DataKeyRef struct {
+	Kind    int
+	Subject int64
+}
+
+// VaultSubject is the vault subject the key is bound to ("employer/12", "employee/7").
+func (r DataKeyRef) VaultSubject() string {
+	if r.Kind == KeyEmployer {
+		return "employer/" + strconv.FormatInt(r.Subject, 10)
+	}
+	return "employee/" + strconv.FormatInt(r.Subject, 10)
+}
+
+// DataKey is a stored wrapped data key.
+type DataKey struct {
+	DataKeyRef
+	WrappedKey
+}
+
+// Rewrap replaces one data key's wrapping.
+type Rewrap struct {
+	DataKeyRef
+	Old, New WrappedKey
+}
+
+// Erasure records that an insured person's personal fields were destroyed.
+type Erasure struct {
+	EmployeeID int64  `json:"employee_id"`
+	At         string `json:"at"`     // RFC 3339, UTC
+	By         string `json:"by"`     // the principal's id
+	Reason     string `json:"reason"` // the stated legal ground, e.g. "retention limit (law 09-08 art. 8)"
+}
+
+// DumpItem is one row of a backup: exactly one field is set.
+type DumpItem struct {
+	Agency        *Agency         `json:"agency,omitempty"`
+	Employer      *EmployerRecord `json:"employer,omitempty"`
+	Employee      *EmployeeRecord `json:"employee,omitempty"`
+	Employment    *Employment     `json:"employment,omitempty"`
+	OperatorToken *OperatorToken  `json:"operator_token,omitempty"`
+	Erasure       *Erasure        `json:"erasure,omitempty"`
+	Setting       *Setting        `json:"setting,omitempty"`
+}
+
+// Setting is a store-wide setting, such as the blind-index key version.
+type Setting struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// OperatorToken is a stored operator token: its hash, never the token.
+type OperatorToken struct {
+	Hash    []byte `json:"hash"`
+	Label   string `json:"label"`
+	Created string `json:"created"`
 }
 
 // Loader is one bulk-load transaction. Its id allocators may be called from several goroutines; the
@@ -85,6 +186,12 @@ type Loader interface {
 	PutEmployment(e Employment) (bool, error)
 	// EmployerID returns the id of an existing employer by affiliation, 0 if none.
 	EmployerID(affiliation string) (int64, error)
+	// Restore only (into an empty store): rows that have no other way in. An employee record with no
+	// key blob is an erased person.
+	PutAgency(a Agency) error
+	PutOperatorToken(t OperatorToken) error
+	PutErasure(e Erasure) error
+	PutSetting(s Setting) error
 	Commit() error
 	Rollback() error
 }

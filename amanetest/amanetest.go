@@ -12,15 +12,18 @@ import (
 
 	"amane"
 	"amane/gate"
+	"amane/postgres"
+	"amane/postgres/pgtest"
 	"amane/sqlite"
 	"amane/vault"
 )
 
 // Registry is an opened test registry.
 type Registry struct {
-	Dir    string // the data directory (store and keyring)
-	DBPath string
-	Store  *sqlite.Store
+	Kind   string // "sqlite" or "postgres"
+	Dir    string // the data directory (keyring, and the SQLite store)
+	DBPath string // the SQLite file; for PostgreSQL, the store's URL
+	Store  amane.Store
 	Vault  *vault.Vault
 	Gate   *gate.Gate
 }
@@ -51,7 +54,28 @@ func Open(t testing.TB) *Registry {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &Registry{Dir: dir, DBPath: db, Store: st, Vault: v, Gate: gate.New(st, v)}
+	return &Registry{Kind: "sqlite", Dir: dir, DBPath: db, Store: st, Vault: v, Gate: gate.New(st, v)}
+}
+
+// OpenPostgres is Open on a PostgreSQL schema of its own (see pgtest: it skips, or fails in CI, when
+// no PostgreSQL answers). The test package's TestMain must call pgtest.Main.
+func OpenPostgres(t testing.TB) *Registry {
+	t.Helper()
+	url := pgtest.URL(t)
+	r := Open(t)
+	st, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r.Kind, r.DBPath, r.Store, r.Gate = "postgres", url, st, gate.New(st, r.Vault)
+	return r
+}
+
+// Each runs fn as a subtest on a fresh registry of each store: every feature is tested on both.
+func Each(t *testing.T, fn func(t *testing.T, r *Registry)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, Open(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, OpenPostgres(t)) })
 }
 
 // Context returns a context carrying a principal of the given role.

@@ -13,11 +13,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"amane"
 	"amane/gate"
 	"amane/load"
+	"amane/postgres"
 	"amane/sqlite"
 	"amane/synth"
 	"amane/vault"
@@ -31,6 +33,7 @@ type RegistryConfig struct {
 	Rounds    int    // load rounds per mode, alternating; the best of each is kept; default 2
 	Seed      uint64 // synthetic data seed
 	Dir       string // work directory; default a temporary one, removed after
+	DB        string // postgres://…: run the stores in schemas of this database (dropped after); default SQLite in Dir
 }
 
 // ModeReport is one mode's figures.
@@ -59,6 +62,7 @@ type RegistryReport struct {
 	LookupRatio     float64 `json:"lookup_p50_ratio"`
 	LookupWarmRatio float64 `json:"lookup_warm_p50_ratio"`
 	Machine         string  `json:"machine"`
+	Store           string  `json:"store"`
 }
 
 // Registry runs the benchmark.
@@ -105,7 +109,10 @@ func Registry(ctx context.Context, cfg RegistryConfig, logf func(format string, 
 		rep  *ModeReport
 	}{{"encrypted", real, nil}, {"pass-through", vault.PassThrough(), nil}}
 	rep := &RegistryReport{Employees: cfg.Employees, Employers: cfg.Employers,
-		Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())}
+		Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()), Store: "sqlite"}
+	if cfg.DB != "" {
+		rep.Store = "postgres"
+	}
 	modes[0].rep, modes[1].rep = &rep.Encrypted, &rep.PassThrough
 	for round := 0; round < cfg.Rounds; round++ {
 		for i := range modes {
@@ -194,11 +201,11 @@ func runMode(ctx context.Context, cfg RegistryConfig, name string, v *vault.Vaul
 		return nil, 0, err
 	}
 	defer os.RemoveAll(dbDir)
-	st, err := sqlite.Open(ctx, filepath.Join(dbDir, "amane.db"))
+	st, size, closeStore, err := openStore(ctx, cfg, name, dbDir)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer st.Close()
+	defer closeStore()
 	g := gate.New(st, v)
 	ctx = amane.NewContextWithPrincipal(ctx, &amane.Principal{ID: "bench", Role: amane.RoleSystem})
 	af, err := os.Open(adh)
@@ -219,10 +226,8 @@ func runMode(ctx context.Context, cfg RegistryConfig, name string, v *vault.Vaul
 	}
 	elapsed := time.Since(start)
 	mr := &ModeReport{LoadSeconds: elapsed.Seconds(), LoadRowsPerSec: float64(res.Rows) / elapsed.Seconds()}
-	for _, f := range []string{"amane.db", "amane.db-wal"} {
-		if fi, err := os.Stat(filepath.Join(dbDir, f)); err == nil {
-			mr.StoreBytes += fi.Size()
-		}
+	if mr.StoreBytes, err = size(); err != nil {
+		return nil, 0, err
 	}
 	for pass := 0; pass < 2; pass++ {
 		p50, p99, err := lookups(ctx, g, cins)
@@ -236,6 +241,35 @@ func runMode(ctx context.Context, cfg RegistryConfig, name string, v *vault.Vaul
 		}
 	}
 	return mr, res.Rows, nil
+}
+
+// openStore opens an empty store for one mode: SQLite in dir, or a PostgreSQL schema of its own.
+func openStore(ctx context.Context, cfg RegistryConfig, name, dir string) (amane.Store, func() (int64, error), func(), error) {
+	if cfg.DB == "" {
+		st, err := sqlite.Open(ctx, filepath.Join(dir, "amane.db"))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		size := func() (n int64, err error) {
+			for _, f := range []string{"amane.db", "amane.db-wal"} {
+				if fi, err := os.Stat(filepath.Join(dir, f)); err == nil {
+					n += fi.Size()
+				}
+			}
+			return n, nil
+		}
+		return st, size, func() { st.Close() }, nil
+	}
+	url, drop, err := postgres.NewSchema(ctx, cfg.DB, "amane_bench_"+strings.ReplaceAll(name, "-", "_"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		drop()
+		return nil, nil, nil, err
+	}
+	return st, func() (int64, error) { return st.Size(ctx) }, func() { st.Close(); drop() }, nil
 }
 
 // lookups times one EmployeesByCIN per CIN and returns the median and 99th percentile in µs.

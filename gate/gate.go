@@ -102,10 +102,15 @@ func (g *Gate) sealEmployerFields(dk *vault.DataKey, r *amane.EmployerRecord, e 
 	r.Phone = s.seal(dk, fPhone, e.Phone)
 	r.RIB = s.seal(dk, fRIB, e.RIB)
 	r.Mandataire = s.seal(dk, fMandataire, e.Mandataire)
-	r.RepCINIndex = g.vault.Index(kCIN, e.Representative.CIN)
-	r.EmailIndex = g.vault.Index(kEmail, e.Email)
-	r.RIBIndex = g.vault.Index(kRIB, e.RIB)
+	employerIndexes(g.vault, r, e)
 	return s.err
+}
+
+// employerIndexes computes an employer's blind indexes with v's index key.
+func employerIndexes(v *vault.Vault, r *amane.EmployerRecord, e *amane.Employer) {
+	r.RepCINIndex = v.Index(kCIN, e.Representative.CIN)
+	r.EmailIndex = v.Index(kEmail, e.Email)
+	r.RIBIndex = v.Index(kRIB, e.RIB)
 }
 
 // SealEmployee turns a validated insured person into the record the store keeps, bound to id.
@@ -129,14 +134,19 @@ func (g *Gate) sealEmployeeFields(dk *vault.DataKey, r *amane.EmployeeRecord, e 
 	r.Passport = s.seal(dk, fPassport, e.Passport)
 	r.Surname = s.seal(dk, fSurname, e.Surname)
 	r.FirstName = s.seal(dk, fFirstName, e.FirstName)
-	r.ImmIndex = g.vault.Index(kImm, e.Immatriculation)
-	r.CINIndex = g.vault.Index(kCIN, e.CIN)
-	r.PassportIndex = g.vault.Index(kPassport, e.Passport)
+	employeeIndexes(g.vault, r, e)
+	return s.err
+}
+
+// employeeIndexes computes an insured person's blind indexes with v's index key.
+func employeeIndexes(v *vault.Vault, r *amane.EmployeeRecord, e *amane.Employee) {
+	r.ImmIndex = v.Index(kImm, e.Immatriculation)
+	r.CINIndex = v.Index(kCIN, e.CIN)
+	r.PassportIndex = v.Index(kPassport, e.Passport)
 	r.NameIndex = r.NameIndex[:0]
 	for _, w := range amane.NameWords(e.Surname + " " + e.FirstName) {
-		r.NameIndex = append(r.NameIndex, g.vault.Index(kName, w))
+		r.NameIndex = append(r.NameIndex, v.Index(kName, w))
 	}
-	return s.err
 }
 
 // sealer keeps the first error of a run of Seal calls, so that sealing a record reads as a list.
@@ -197,6 +207,9 @@ func (g *Gate) openEmployer(r *amane.EmployerRecord) (*amane.Employer, error) {
 }
 
 func (g *Gate) openEmployee(r *amane.EmployeeRecord) (*amane.Employee, error) {
+	if r.Key.Blob == nil { // erased: no key, nothing to open
+		return &amane.Employee{ID: r.ID, AffiliationDate: r.AffiliationDate, Erased: true}, nil
+	}
 	o := g.openerFor(employeeSubject(r.ID), r.Key)
 	e := &amane.Employee{ID: r.ID, AffiliationDate: r.AffiliationDate}
 	e.Immatriculation = o.open(fImm, r.Imm)

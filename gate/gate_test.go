@@ -27,9 +27,9 @@ type fixture struct {
 	ctx  context.Context
 }
 
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	r := amanetest.Open(t)
+func newFixture(t *testing.T) *fixture { return fixtureOf(amanetest.Open(t)) }
+
+func fixtureOf(r *amanetest.Registry) *fixture {
 	return &fixture{gate: r.Gate, db: r.DBPath, ctx: amanetest.Context(amane.RoleOperator)}
 }
 
@@ -68,8 +68,10 @@ func (f *fixture) seed(t *testing.T) {
 	}
 }
 
-func TestLookups(t *testing.T) {
-	f := newFixture(t)
+func TestLookups(t *testing.T) { amanetest.Each(t, testLookups) }
+
+func testLookups(t *testing.T, r *amanetest.Registry) {
+	f := fixtureOf(r)
 	f.seed(t)
 	t.Run("ByImm", func(t *testing.T) {
 		e, err := f.gate.Employee(f.ctx, "223456789")
@@ -129,7 +131,11 @@ func TestLookups(t *testing.T) {
 }
 
 func TestRefusesBadInputAndWritesNothing(t *testing.T) {
-	f := newFixture(t)
+	amanetest.Each(t, testRefusesBadInputAndWritesNothing)
+}
+
+func testRefusesBadInputAndWritesNothing(t *testing.T, r *amanetest.Registry) {
+	f := fixtureOf(r)
 	f.seed(t)
 	for _, tc := range []struct {
 		name   string
@@ -175,8 +181,10 @@ func TestRefusesBadInputAndWritesNothing(t *testing.T) {
 	})
 }
 
-func TestUpdate(t *testing.T) {
-	f := newFixture(t)
+func TestUpdate(t *testing.T) { amanetest.Each(t, testUpdate) }
+
+func testUpdate(t *testing.T, r *amanetest.Registry) {
+	f := fixtureOf(r)
 	f.seed(t)
 	e := Employee("323456789", "D111222", "Alaoui Bennani", "Said", "1234567")
 	if err := f.gate.UpdateEmployee(f.ctx, e); err != nil {

@@ -2,6 +2,8 @@ package gate
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"amane"
 	"amane/ids"
@@ -222,4 +224,29 @@ func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
 	}
 	e.ID = old.ID
 	return g.store.UpdateEmployee(ctx, r)
+}
+
+// EraseEmployee destroys an insured person's personal fields (crypto-shredding: their data key, the
+// ciphertext and the blind indexes go; the internal id and the employments stay, so headcounts hold)
+// and records who erased whom, when and on what ground. Only the system principal (the CLI, holding
+// the keys) may erase.
+func (g *Gate) EraseEmployee(ctx context.Context, imm, reason string) (int64, error) {
+	p := amane.PrincipalFromContext(ctx)
+	if p == nil || p.Role != amane.RoleSystem {
+		return 0, amane.Errorf(amane.EFORBIDDEN, "Only an administrator holding the keys may erase a person (amane erase).")
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 500 {
+		return 0, amane.Invalid("State the legal ground of the erasure.", amane.FieldError{Field: "reason", Rule: "required, 1 to 500 characters"})
+	}
+	n, err := ids.ParseImmatriculation(imm)
+	if err != nil {
+		return 0, amane.Invalid(err.Error(), amane.FieldError{Field: "immatriculation", Rule: err.Error()})
+	}
+	r, err := g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, n))
+	if err != nil {
+		return 0, err
+	}
+	e := amane.Erasure{EmployeeID: r.ID, At: g.Now().UTC().Format(time.RFC3339), By: p.ID, Reason: reason}
+	return r.ID, g.store.EraseEmployee(ctx, r.ID, e)
 }

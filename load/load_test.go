@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -12,21 +13,22 @@ import (
 	"amane/amanetest"
 	"amane/gate"
 	"amane/load"
-	"amane/sqlite"
+	"amane/postgres/pgtest"
 	"amane/synth"
 )
 
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
 type fixture struct {
-	store *sqlite.Store
+	store amane.Store
 	gate  *gate.Gate
 	ctx   context.Context
 	adh   []byte
 	sal   []byte
 }
 
-func newFixture(t *testing.T, employers, employees int) *fixture {
+func newFixture(t *testing.T, r *amanetest.Registry, employers, employees int) *fixture {
 	t.Helper()
-	r := amanetest.Open(t)
 	var a, s bytes.Buffer
 	if err := synth.Write(context.Background(), synth.Config{Employers: employers, Employees: employees, Seed: 42}, &a, &s, nil); err != nil {
 		t.Fatal(err)
@@ -81,7 +83,7 @@ func flip(key string) string {
 }
 
 func TestAffiliation8Digits(t *testing.T) {
-	f := newFixture(t, 3, 0)
+	f := newFixture(t, amanetest.Open(t), 3, 0)
 	_, err := f.load(setField(t, f.adh, 2, 0, "12345678"), nil)
 	var ae *amane.Error
 	if !errors.As(err, &ae) || len(ae.Fields) != 1 || ae.Fields[0].Field != "affiliation" || ae.Fields[0].Line != 2 {
@@ -108,8 +110,10 @@ func count(t *testing.T, f *fixture) (employers, employees int) {
 	return
 }
 
-func TestLoad(t *testing.T) {
-	f := newFixture(t, 30, 300)
+func TestLoad(t *testing.T) { amanetest.Each(t, testLoad) }
+
+func testLoad(t *testing.T, r *amanetest.Registry) {
+	f := newFixture(t, r, 30, 300)
 	res, err := f.load(f.adh, f.sal)
 	if err != nil {
 		t.Fatal(err)
@@ -136,8 +140,10 @@ func TestLoad(t *testing.T) {
 	})
 }
 
-func TestBadRowsWriteNothing(t *testing.T) {
-	f := newFixture(t, 20, 200)
+func TestBadRowsWriteNothing(t *testing.T) { amanetest.Each(t, testBadRowsWriteNothing) }
+
+func testBadRowsWriteNothing(t *testing.T, r *amanetest.Registry) {
+	f := newFixture(t, r, 20, 200)
 	adh := setField(t, f.adh, 3, -17, "001561191000067") // ICE control digits wrong
 	rib := field(t, f.adh, 5, -4)
 	adh = setField(t, adh, 5, -4, rib[:22]+flip(rib[22:])) // RIB key wrong
@@ -167,8 +173,10 @@ func TestBadRowsWriteNothing(t *testing.T) {
 	}
 }
 
-func TestDuplicates(t *testing.T) {
-	f := newFixture(t, 5, 20)
+func TestDuplicates(t *testing.T) { amanetest.Each(t, testDuplicates) }
+
+func testDuplicates(t *testing.T, r *amanetest.Registry) {
+	f := newFixture(t, r, 5, 20)
 	ls := lines(f.sal)
 	t.Run("ErrSameImmSameEmployer", func(t *testing.T) {
 		sal := []byte(strings.Join(append(ls, ls[1]), "\n") + "\n")
@@ -209,7 +217,7 @@ func TestDuplicates(t *testing.T) {
 }
 
 func TestHeader(t *testing.T) {
-	f := newFixture(t, 2, 2)
+	f := newFixture(t, amanetest.Open(t), 2, 2)
 	_, err := f.load([]byte("affiliation,nom\n1234567,x\n"), nil)
 	var ae *amane.Error
 	if !errors.As(err, &ae) || len(ae.Fields) != 1 || ae.Fields[0].Field != "header" || ae.Fields[0].Line != 1 {

@@ -86,8 +86,10 @@ func (l *loader) PutEmployer(r *amane.EmployerRecord) (int64, bool, error) {
 		id, err := l.EmployerID(r.Affiliation)
 		return id, false, err
 	}
-	if _, err := l.insKey.ExecContext(l.ctx, kindEmployer, r.ID, r.Key.Version, r.Key.Blob); err != nil {
-		return 0, false, err
+	if r.Key.Blob != nil {
+		if _, err := l.insKey.ExecContext(l.ctx, kindEmployer, r.ID, r.Key.Version, r.Key.Blob); err != nil {
+			return 0, false, err
+		}
 	}
 	return r.ID, true, nil
 }
@@ -102,8 +104,10 @@ func (l *loader) PutEmployee(r *amane.EmployeeRecord) (int64, bool, error) {
 		err := l.employeeByImm.QueryRowContext(l.ctx, r.ImmIndex).Scan(&id)
 		return id, false, err
 	}
-	if _, err := l.insKey.ExecContext(l.ctx, kindEmployee, r.ID, r.Key.Version, r.Key.Blob); err != nil {
-		return 0, false, err
+	if r.Key.Blob != nil { // nil: an erased person, from a backup
+		if _, err := l.insKey.ExecContext(l.ctx, kindEmployee, r.ID, r.Key.Version, r.Key.Blob); err != nil {
+			return 0, false, err
+		}
 	}
 	for _, w := range r.NameIndex {
 		if _, err := l.insWord.ExecContext(l.ctx, w, r.ID); err != nil {
@@ -129,6 +133,28 @@ func (l *loader) EmployerID(affiliation string) (int64, error) {
 		return 0, nil
 	}
 	return id, err
+}
+
+func (l *loader) PutAgency(a amane.Agency) error {
+	_, err := l.tx.ExecContext(l.ctx, `INSERT INTO agencies (code, name, city) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING`, a.Code, a.Name, a.City)
+	l.agencies[a.Code] = true
+	return err
+}
+
+func (l *loader) PutOperatorToken(t amane.OperatorToken) error {
+	_, err := l.tx.ExecContext(l.ctx, `INSERT INTO operator_tokens (hash, label, created) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING`, t.Hash, t.Label, t.Created)
+	return err
+}
+
+func (l *loader) PutErasure(e amane.Erasure) error {
+	_, err := l.tx.ExecContext(l.ctx, `INSERT INTO erasures (employee_id, at, by_, reason) VALUES (?, ?, ?, ?) ON CONFLICT (employee_id) DO NOTHING`,
+		e.EmployeeID, e.At, e.By, e.Reason)
+	return err
+}
+
+func (l *loader) PutSetting(x amane.Setting) error {
+	_, err := l.tx.ExecContext(l.ctx, `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, x.Name, x.Value)
+	return err
 }
 
 func (l *loader) Commit() error   { return l.tx.Commit() }

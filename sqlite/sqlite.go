@@ -13,15 +13,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"amane"
+	"amane/internal/migrate"
 
 	_ "modernc.org/sqlite"
 )
@@ -31,8 +29,8 @@ var migrations embed.FS
 
 // SchemaVersion is the number of the last migration this binary knows.
 var SchemaVersion = func() int {
-	names, _ := fs.Glob(migrations, "migrations/*.sql")
-	return len(names)
+	all, _ := migrate.List(migrations)
+	return len(all)
 }()
 
 // Store is the SQLite store.
@@ -47,7 +45,7 @@ var _ amane.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and migrates it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	pragmas := []string{"journal_mode(WAL)", "busy_timeout(30000)", "foreign_keys(1)", "synchronous(NORMAL)", "temp_store(MEMORY)", "cache_size(-262144)"}
+	pragmas := []string{"journal_mode(WAL)", "busy_timeout(30000)", "foreign_keys(1)", "synchronous(FULL)", "temp_store(MEMORY)", "cache_size(-262144)"}
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
@@ -99,29 +97,23 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.w.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	names, _ := fs.Glob(migrations, "migrations/*.sql")
-	sort.Strings(names)
-	if cur > len(names) {
-		return fmt.Errorf("the database schema (version %d) is newer than this binary (%d): upgrade Amane", cur, len(names))
+	all, err := migrate.List(migrations)
+	if err != nil {
+		return err
 	}
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: not numbered", base)
-		}
-		if n <= cur {
-			continue
-		}
-		body, _ := migrations.ReadFile(name)
+	todo, err := migrate.Pending(all, cur)
+	if err != nil {
+		return err
+	}
+	for _, m := range todo {
 		if err := s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, n, time.Now().UTC().Format(time.RFC3339))
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, m.Version, time.Now().UTC().Format(time.RFC3339))
 			return err
 		}); err != nil {
-			return fmt.Errorf("migration %s: %w", base, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -149,8 +141,8 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 const (
-	kindEmployer = 1
-	kindEmployee = 2
+	kindEmployer = amane.KeyEmployer
+	kindEmployee = amane.KeyEmployee
 )
 
 const employerCols = `e.id, e.affiliation, e.raison_sociale, e.activite, e.adresse, e.ville, e.date_adhesion, e.date_affiliation,
@@ -200,7 +192,7 @@ func (s *Store) CreateEmployer(ctx context.Context, seal func(id int64) (*amane.
 			return err
 		}
 		if n > 0 {
-			return amane.Errorf(amane.ECONFLICT, "An employer with this affiliation number exists already.")
+			return amane.Conflict("affiliation")
 		}
 		if _, err := tx.ExecContext(ctx, insertAgency, r.Agency, r.Agency); err != nil {
 			return err
@@ -272,7 +264,16 @@ const insertEmployee = `INSERT INTO employees (id, date_affiliation, imm, cin, p
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func employeeArgs(r *amane.EmployeeRecord) []any {
-	return []any{r.AffiliationDate, r.Imm, r.CIN, r.Passport, r.Surname, r.FirstName, r.ImmIndex, nullable(r.CINIndex), nullable(r.PassportIndex)}
+	return []any{r.AffiliationDate, notNull(r.Imm), r.CIN, r.Passport, notNull(r.Surname), notNull(r.FirstName), r.ImmIndex, nullable(r.CINIndex), nullable(r.PassportIndex)}
+}
+
+// notNull stores an empty ciphertext (an erased person's) as an empty blob: the driver reads one back
+// as nil, which would otherwise be written as NULL.
+func notNull(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // nullable stores an absent index as NULL, so that UNIQUE ignores it.
@@ -290,17 +291,14 @@ func conflict(err error) error {
 	}
 	msg := err.Error()
 	if strings.Contains(msg, "UNIQUE constraint failed") {
-		switch {
-		case strings.Contains(msg, "imm_bidx"):
-			return &amane.Error{Code: amane.ECONFLICT, Message: "This immatriculation number is registered already.", Fields: []amane.FieldError{{Field: "immatriculation", Rule: "is registered already"}}}
-		case strings.Contains(msg, "passeport_bidx"):
-			return &amane.Error{Code: amane.ECONFLICT, Message: "This passport number is registered to another insured person.", Fields: []amane.FieldError{{Field: "passeport", Rule: "is registered to another insured person"}}}
-		case strings.Contains(msg, "cin_bidx"):
-			return &amane.Error{Code: amane.ECONFLICT, Message: "This CIN is registered to another insured person.", Fields: []amane.FieldError{{Field: "cin", Rule: "is registered to another insured person"}}}
-		case strings.Contains(msg, "affiliation"):
-			return amane.Errorf(amane.ECONFLICT, "An employer with this affiliation number exists already.")
+		for _, c := range []struct{ column, field string }{
+			{"imm_bidx", "immatriculation"}, {"passeport_bidx", "passeport"}, {"cin_bidx", "cin"}, {"affiliation", "affiliation"},
+		} {
+			if strings.Contains(msg, c.column) {
+				return amane.Conflict(c.field)
+			}
 		}
-		return amane.Errorf(amane.ECONFLICT, "The record conflicts with an existing one.")
+		return amane.Conflict("")
 	}
 	return err
 }
@@ -362,7 +360,8 @@ func putEmployment(ctx context.Context, tx *sql.Tx, employeeID int64, j amane.Em
 func (s *Store) UpdateEmployee(ctx context.Context, r *amane.EmployeeRecord) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE employees SET date_affiliation = ?, imm = ?, cin = ?, passeport = ?, nom = ?, prenom = ?,
-			imm_bidx = ?, cin_bidx = ?, passeport_bidx = ? WHERE id = ?`, append(employeeArgs(r), r.ID)...)
+			imm_bidx = ?, cin_bidx = ?, passeport_bidx = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM erasures WHERE employee_id = ?)`,
+			append(employeeArgs(r), r.ID, r.ID)...)
 		if err != nil {
 			return conflict(err)
 		}

@@ -22,6 +22,10 @@ func Run(t *testing.T, open Open) {
 	t.Run("NameIndex", func(t *testing.T) { testNameIndex(t, open(t)) })
 	t.Run("Loader", func(t *testing.T) { testLoader(t, open(t)) })
 	t.Run("OperatorToken", func(t *testing.T) { testOperatorToken(t, open(t)) })
+	t.Run("DataKeys", func(t *testing.T) { testDataKeys(t, open(t)) })
+	t.Run("Erase", func(t *testing.T) { testErase(t, open(t)) })
+	t.Run("DumpRestore", func(t *testing.T) { testDumpRestore(t, open(t), open(t)) })
+	t.Run("Reindex", func(t *testing.T) { testReindex(t, open(t)) })
 }
 
 // Employer returns a record whose sealed and index fields are recognisable byte strings.
@@ -294,5 +298,250 @@ func testOperatorToken(t *testing.T, s amane.Store) {
 	}
 	if ok, err := s.OperatorToken(ctx, h); err != nil || !ok {
 		t.Fatalf("known token: %v %v", ok, err)
+	}
+}
+
+func testDataKeys(t *testing.T, s amane.Store) {
+	ctx := context.Background()
+	_, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "5555555"), nil })
+	code(t, err, "")
+	for n := 1; n <= 5; n++ {
+		_, err := createEmployee(t, s, n, nil)
+		code(t, err, "")
+	}
+	vs, err := s.KeyVersions(ctx)
+	code(t, err, "")
+	if len(vs) != 1 || vs[1] != 6 {
+		t.Fatalf("KeyVersions = %v, want map[1:6]", vs)
+	}
+	// Walk version 1 two keys at a time, rewrapping as a rotation does.
+	var after amane.DataKeyRef
+	seen := 0
+	for {
+		ks, err := s.DataKeys(ctx, 1, after, 2)
+		code(t, err, "")
+		if len(ks) == 0 {
+			break
+		}
+		var rw []amane.Rewrap
+		for _, k := range ks {
+			rw = append(rw, amane.Rewrap{DataKeyRef: k.DataKeyRef, Old: k.WrappedKey, New: amane.WrappedKey{Version: 2, Blob: append([]byte("v2:"), k.Blob...)}})
+		}
+		n, err := s.RewrapDataKeys(ctx, rw)
+		code(t, err, "")
+		if n != len(ks) {
+			t.Fatalf("rewrapped %d of %d", n, len(ks))
+		}
+		seen += len(ks)
+		after = ks[len(ks)-1].DataKeyRef
+	}
+	if seen != 6 {
+		t.Fatalf("walked %d keys, want 6", seen)
+	}
+	vs, _ = s.KeyVersions(ctx)
+	if len(vs) != 1 || vs[2] != 6 {
+		t.Fatalf("after rewrap KeyVersions = %v, want map[2:6]", vs)
+	}
+	r, err := s.EmployeeByImmIndex(ctx, []byte("ct:iimm:3"))
+	code(t, err, "")
+	if r.Key.Version != 2 || string(r.Key.Blob) != "v2:ct:key:3" {
+		t.Fatalf("record's key = %d %q", r.Key.Version, r.Key.Blob)
+	}
+	t.Run("StaleRewrapIsSkipped", func(t *testing.T) {
+		// An update replaced the key meanwhile: a rewrap computed from the old blob must not undo it.
+		fresh := Employee(r.ID, 3)
+		fresh.Key = amane.WrappedKey{Version: 2, Blob: []byte("fresh")}
+		code(t, s.UpdateEmployee(ctx, fresh), "")
+		n, err := s.RewrapDataKeys(ctx, []amane.Rewrap{{DataKeyRef: amane.DataKeyRef{Kind: amane.KeyEmployee, Subject: r.ID},
+			Old: r.Key, New: amane.WrappedKey{Version: 3, Blob: []byte("stale")}}})
+		code(t, err, "")
+		if n != 0 {
+			t.Fatal("a stale rewrap replaced a fresh key")
+		}
+		got, _ := s.EmployeeByImmIndex(ctx, []byte("ct:iimm:3"))
+		if string(got.Key.Blob) != "fresh" {
+			t.Fatalf("key = %q", got.Key.Blob)
+		}
+	})
+}
+
+func testErase(t *testing.T, s amane.Store) {
+	ctx := context.Background()
+	erID, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "6666666"), nil })
+	code(t, err, "")
+	job := []amane.Employment{{Affiliation: "6666666", Since: "2020-01-01", State: amane.EmploymentValidated}}
+	gone, err := createEmployee(t, s, 1, job, "alaoui")
+	code(t, err, "")
+	kept, err := createEmployee(t, s, 2, job, "alaoui")
+	code(t, err, "")
+	e := amane.Erasure{EmployeeID: gone, At: "2026-11-23T10:00:00Z", By: "cli:erase", Reason: "retention limit"}
+	code(t, s.EraseEmployee(ctx, gone, e), "")
+	code(t, s.EraseEmployee(ctx, gone, e), amane.ENOTFOUND)
+	code(t, s.EraseEmployee(ctx, 999, e), amane.ENOTFOUND)
+
+	if _, err := s.EmployeeByImmIndex(ctx, []byte("ct:iimm:1")); amane.ErrorCode(err) != amane.ENOTFOUND {
+		t.Fatal("erased person still found by immatriculation")
+	}
+	if rs, _ := s.EmployeesByCINIndex(ctx, []byte("ct:icin:1")); len(rs) != 0 {
+		t.Fatal("erased person still found by CIN")
+	}
+	if rs, _ := s.EmployeesByNameIndex(ctx, [][]byte{[]byte("w:alaoui")}, 10); len(rs) != 1 || rs[0].ID != kept {
+		t.Fatalf("name search after erasure: %d results", len(rs))
+	}
+	recs, _, err := s.EmployeesOf(ctx, erID)
+	code(t, err, "")
+	if len(recs) != 2 {
+		t.Fatalf("headcount after erasure = %d, want 2 (the employment survives)", len(recs))
+	}
+	for _, r := range recs {
+		if r.ID == gone && (r.Key.Blob != nil || len(r.Surname) != 0 || len(r.Imm) != 0 || r.CIN != nil || r.CINIndex != nil) {
+			t.Fatalf("erased record keeps key or ciphertext: %+v", r)
+		}
+		if r.ID == kept && string(r.Surname) != "ct:nom:2" {
+			t.Fatal("the other person was touched")
+		}
+	}
+	if vs, _ := s.KeyVersions(ctx); vs[1] != 2 { // the employer's key and the kept person's
+		t.Fatalf("keys after erasure = %v", vs)
+	}
+	es, err := s.Erasures(ctx)
+	code(t, err, "")
+	if len(es) != 1 || es[0] != e {
+		t.Fatalf("Erasures = %+v", es)
+	}
+	upd := Employee(gone, 1)
+	code(t, s.UpdateEmployee(ctx, upd), amane.ENOTFOUND)
+}
+
+// testDumpRestore dumps a store with every kind of row and restores it into an empty one through the
+// loader, as `amane restore` does; the second dump must equal the first.
+func testDumpRestore(t *testing.T, s, empty amane.Store) {
+	ctx := context.Background()
+	_, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "7777777"), nil })
+	code(t, err, "")
+	job := []amane.Employment{{Affiliation: "7777777", Since: "2020-01-01", State: amane.EmploymentValidated}}
+	a, err := createEmployee(t, s, 1, job, "fatima", "alaoui")
+	code(t, err, "")
+	_, err = createEmployee(t, s, 2, job, "said")
+	code(t, err, "")
+	code(t, s.EraseEmployee(ctx, a, amane.Erasure{EmployeeID: a, At: "2026-11-23T10:00:00Z", By: "cli", Reason: "test"}), "")
+	code(t, s.AddOperatorToken(ctx, bytes.Repeat([]byte{9}, 32), "ops"), "")
+	rx, err := s.BeginReindex(ctx)
+	code(t, err, "")
+	code(t, rx.Commit(2), "") // no index changed, but the version is a setting to carry over
+
+	dump := func(st amane.Store) []*amane.DumpItem {
+		var out []*amane.DumpItem
+		code(t, st.Dump(ctx, func(it *amane.DumpItem) error { out = append(out, it); return nil }), "")
+		return out
+	}
+	first := dump(s)
+	l, err := empty.BeginLoad(ctx)
+	code(t, err, "")
+	for _, it := range first {
+		switch {
+		case it.Agency != nil:
+			err = l.PutAgency(*it.Agency)
+		case it.Employer != nil:
+			_, _, err = l.PutEmployer(it.Employer)
+		case it.Employee != nil:
+			_, _, err = l.PutEmployee(it.Employee)
+		case it.Employment != nil:
+			_, err = l.PutEmployment(*it.Employment)
+		case it.OperatorToken != nil:
+			err = l.PutOperatorToken(*it.OperatorToken)
+		case it.Erasure != nil:
+			err = l.PutErasure(*it.Erasure)
+		case it.Setting != nil:
+			err = l.PutSetting(*it.Setting)
+		}
+		code(t, err, "")
+	}
+	code(t, l.Commit(), "")
+	second := dump(empty)
+	if len(first) != len(second) {
+		t.Fatalf("dump has %d rows, restored dump %d", len(first), len(second))
+	}
+	kinds := map[string]int{}
+	for i := range first {
+		a, b := fmt.Sprintf("%+v", deref(first[i])), fmt.Sprintf("%+v", deref(second[i]))
+		if a != b {
+			t.Fatalf("row %d differs:\n%s\n%s", i, a, b)
+		}
+		kinds[fmt.Sprintf("%T", deref(first[i]))]++
+	}
+	if len(kinds) != 7 {
+		t.Fatalf("dump covered %d kinds of row, want 7: %v", len(kinds), kinds)
+	}
+	if ok, _ := empty.OperatorToken(ctx, bytes.Repeat([]byte{9}, 32)); !ok {
+		t.Fatal("token not restored")
+	}
+	if v, _ := empty.IndexVersion(ctx); v != 2 {
+		t.Fatalf("restored index version = %d, want 2", v)
+	}
+}
+
+// deref returns the one value a DumpItem holds, so that rows compare by content.
+func deref(it *amane.DumpItem) any {
+	switch {
+	case it.Agency != nil:
+		return *it.Agency
+	case it.Employer != nil:
+		return *it.Employer
+	case it.Employee != nil:
+		return *it.Employee
+	case it.Employment != nil:
+		return *it.Employment
+	case it.OperatorToken != nil:
+		return *it.OperatorToken
+	case it.Setting != nil:
+		return *it.Setting
+	}
+	return *it.Erasure
+}
+
+func testReindex(t *testing.T, s amane.Store) {
+	ctx := context.Background()
+	erID, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "8888888"), nil })
+	code(t, err, "")
+	a, err := createEmployee(t, s, 1, nil, "alaoui")
+	code(t, err, "")
+	if v, _ := s.IndexVersion(ctx); v != 1 {
+		t.Fatalf("IndexVersion of a new store = %d, want 1", v)
+	}
+	t.Run("RollbackChangesNothing", func(t *testing.T) {
+		rx, err := s.BeginReindex(ctx)
+		code(t, err, "")
+		code(t, rx.SetEmployeeIndexes(a, []byte("new:imm"), nil, nil, nil), "")
+		code(t, rx.Rollback(), "")
+		if _, err := s.EmployeeByImmIndex(ctx, []byte("ct:iimm:1")); err != nil {
+			t.Fatal("a rolled-back reindex changed an index")
+		}
+	})
+	rx, err := s.BeginReindex(ctx)
+	code(t, err, "")
+	code(t, rx.SetEmployerIndexes(erID, []byte("new:cin"), nil, []byte("new:rib")), "")
+	code(t, rx.SetEmployeeIndexes(a, []byte("new:imm"), []byte("new:cin1"), nil, [][]byte{[]byte("new:w")}), "")
+	code(t, rx.Commit(3), "")
+	if v, _ := s.IndexVersion(ctx); v != 3 {
+		t.Fatalf("IndexVersion = %d, want 3", v)
+	}
+	if r, err := s.EmployeeByImmIndex(ctx, []byte("new:imm")); err != nil || r.ID != a {
+		t.Fatalf("by new imm index: %v", err)
+	}
+	if _, err := s.EmployeeByImmIndex(ctx, []byte("ct:iimm:1")); amane.ErrorCode(err) != amane.ENOTFOUND {
+		t.Fatal("old imm index still matches")
+	}
+	if rs, _ := s.EmployeesByCINIndex(ctx, []byte("new:cin1")); len(rs) != 1 {
+		t.Fatal("new CIN index not found")
+	}
+	if rs, _ := s.EmployeesByNameIndex(ctx, [][]byte{[]byte("w:alaoui")}, 10); len(rs) != 0 {
+		t.Fatal("old name word still indexed")
+	}
+	if rs, _ := s.EmployeesByNameIndex(ctx, [][]byte{[]byte("new:w")}, 10); len(rs) != 1 {
+		t.Fatal("new name word not indexed")
+	}
+	if r, _ := s.EmployerByAffiliation(ctx, "8888888"); string(r.RIBIndex) != "new:rib" || r.EmailIndex != nil {
+		t.Fatalf("employer indexes: %q %q", r.RIBIndex, r.EmailIndex)
 	}
 }

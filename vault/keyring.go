@@ -1,13 +1,19 @@
 package vault
 
 import (
+	"bytes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -48,16 +54,31 @@ type keyringFile struct {
 type keyringPayload struct {
 	Current  uint32            `json:"current"`
 	KEKs     map[uint32][]byte `json:"keks"`
-	IndexKey []byte            `json:"index_key"`
+	IndexKey []byte            `json:"index_key"` // blind-index key version 1
+	// Later blind-index key versions (amane keys reindex); the store records which one its indexes use.
+	IndexKeys map[uint32][]byte `json:"index_keys,omitempty"`
 }
 
 // Keyring is the sealed keyring file, opened: versioned KEKs and the blind-index key. It implements
-// KeyWrapper.
+// Custody and is safe for concurrent use.
 type Keyring struct {
-	current  uint32
-	keks     map[uint32]cipher.AEAD
-	indexKey []byte
+	path       string
+	passphrase []byte // kept to re-seal the file (AddVersion, RemoveVersion) and re-read it (Refresh)
+	indexKey   []byte // version 1, fixed for the keyring's life
+
+	mu      sync.RWMutex // guards current and keks
+	current uint32
+	keks    map[uint32]cipher.AEAD
+
+	fileMu      sync.Mutex // serializes reading and rewriting the file; guards sum and lastRefresh
+	sum         [sha256.Size]byte
+	lastRefresh time.Time // of the last re-read made by Unwrap
 }
+
+var _ Custody = (*Keyring)(nil)
+
+// refreshEvery bounds how often an Unwrap of an unknown version re-reads the keyring file.
+const refreshEvery = time.Second
 
 // ErrPassphrase is returned when the keyring does not open with the given passphrase.
 var ErrPassphrase = errors.New("keyring: wrong passphrase, or the keyring file was altered")
@@ -119,12 +140,31 @@ func sealKeyring(p *keyringPayload, passphrase []byte) ([]byte, error) {
 	return json.MarshalIndent(&f, "", "  ")
 }
 
-// OpenKeyring reads and unseals the keyring at path.
+// OpenKeyring reads and unseals the keyring at path. The Keyring keeps path and a copy of passphrase.
 func OpenKeyring(path string, passphrase []byte) (*Keyring, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
+	p, err := unsealKeyring(path, b, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	defer p.clear()
+	kr := &Keyring{
+		path:       path,
+		passphrase: bytes.Clone(passphrase),
+		indexKey:   bytes.Clone(p.IndexKey),
+		sum:        sha256.Sum256(b),
+	}
+	if err := kr.install(p); err != nil {
+		return nil, err
+	}
+	return kr, nil
+}
+
+// unsealKeyring decodes and unseals the keyring file content b.
+func unsealKeyring(path string, b, passphrase []byte) (*keyringPayload, error) {
 	var f keyringFile
 	if err := json.Unmarshal(b, &f); err != nil || f.Format != keyringFormat {
 		return nil, fmt.Errorf("keyring: %s is not an Amane keyring file", path)
@@ -150,38 +190,257 @@ func OpenKeyring(path string, passphrase []byte) (*Keyring, error) {
 		return nil, fmt.Errorf("keyring: payload: %w", err)
 	}
 	if len(p.IndexKey) != 32 || len(p.KEKs[p.Current]) != 32 {
+		p.clear()
 		return nil, errors.New("keyring: payload lacks the current KEK or the index key")
 	}
-	kr := &Keyring{current: p.Current, keks: map[uint32]cipher.AEAD{}, indexKey: p.IndexKey}
-	for v, k := range p.KEKs {
-		if kr.keks[v], err = newAEAD(k); err != nil {
-			return nil, err
-		}
-		clear(k)
-	}
-	return kr, nil
+	return &p, nil
 }
 
-// IndexKey returns the blind-index key.
+func (p *keyringPayload) clear() {
+	for _, k := range p.KEKs {
+		clear(k)
+	}
+	clear(p.IndexKey)
+	for _, k := range p.IndexKeys {
+		clear(k)
+	}
+}
+
+// install replaces the KEKs and the current version by those of p.
+func (kr *Keyring) install(p *keyringPayload) error {
+	keks := make(map[uint32]cipher.AEAD, len(p.KEKs))
+	for v, k := range p.KEKs {
+		a, err := newAEAD(k)
+		if err != nil {
+			return fmt.Errorf("keyring: KEK version %d: %w", v, err)
+		}
+		keks[v] = a
+	}
+	kr.mu.Lock()
+	kr.keks, kr.current = keks, p.Current
+	kr.mu.Unlock()
+	return nil
+}
+
+// load reads and unseals the file as it is now, for a change. The caller holds fileMu.
+func (kr *Keyring) load() (*keyringPayload, error) {
+	b, err := os.ReadFile(kr.path)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	p, err := unsealKeyring(kr.path, b, kr.passphrase)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(p.IndexKey, kr.indexKey) {
+		p.clear()
+		return nil, fmt.Errorf("keyring: %s now holds another index key: it was replaced by another keyring", kr.path)
+	}
+	return p, nil
+}
+
+// store re-seals p, replaces the file atomically and installs p. The caller holds fileMu.
+func (kr *Keyring) store(p *keyringPayload) error {
+	b, err := sealKeyring(p, kr.passphrase)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(kr.path, b); err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	kr.sum = sha256.Sum256(b)
+	return kr.install(p)
+}
+
+// writeFileAtomic replaces path by a file holding b, mode 0600: temporary file in the same directory,
+// fsync, rename, fsync of the directory. A crash leaves the old file or the new one, never a mix.
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.Write(b)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// AddVersion adds a random KEK version, one above the highest in the file, makes it current and
+// rewrites the file. It re-reads the file first, so versions added by another process are kept; two
+// processes changing the file at the same instant are not serialized (run key administration from one
+// place).
+func (kr *Keyring) AddVersion() (uint32, error) {
+	kr.fileMu.Lock()
+	defer kr.fileMu.Unlock()
+	p, err := kr.load()
+	if err != nil {
+		return 0, err
+	}
+	defer p.clear()
+	v := slices.Max(slices.Collect(maps.Keys(p.KEKs))) + 1
+	p.KEKs[v] = randomKey()
+	p.Current = v
+	if err := kr.store(p); err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+// RemoveVersion deletes KEK version v from the file: data keys wrapped under it can no longer be
+// unwrapped. The current version cannot be removed.
+func (kr *Keyring) RemoveVersion(v uint32) error {
+	kr.fileMu.Lock()
+	defer kr.fileMu.Unlock()
+	p, err := kr.load()
+	if err != nil {
+		return err
+	}
+	defer p.clear()
+	if _, ok := p.KEKs[v]; !ok {
+		return fmt.Errorf("keyring: no KEK version %d", v)
+	}
+	if v == p.Current {
+		return fmt.Errorf("keyring: KEK version %d is current; add a version before removing it", v)
+	}
+	clear(p.KEKs[v])
+	delete(p.KEKs, v)
+	return kr.store(p)
+}
+
+// Refresh re-reads the keyring file if its content changed, so that versions added or removed by
+// another process are seen.
+func (kr *Keyring) Refresh() error {
+	kr.fileMu.Lock()
+	defer kr.fileMu.Unlock()
+	return kr.refreshLocked()
+}
+
+func (kr *Keyring) refreshLocked() error {
+	b, err := os.ReadFile(kr.path)
+	if err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	if sum == kr.sum {
+		return nil
+	}
+	p, err := unsealKeyring(kr.path, b, kr.passphrase)
+	if err != nil {
+		return err
+	}
+	defer p.clear()
+	if !bytes.Equal(p.IndexKey, kr.indexKey) {
+		return fmt.Errorf("keyring: %s now holds another index key: it was replaced by another keyring", kr.path)
+	}
+	if err := kr.install(p); err != nil {
+		return err
+	}
+	kr.sum = sum
+	return nil
+}
+
+// refreshSoon re-reads the file unless Unwrap did so less than refreshEvery ago.
+func (kr *Keyring) refreshSoon() {
+	kr.fileMu.Lock()
+	defer kr.fileMu.Unlock()
+	if time.Since(kr.lastRefresh) >= refreshEvery {
+		kr.lastRefresh = time.Now()
+		kr.refreshLocked() // on failure the caller reports the version missing
+	}
+}
+
+func (kr *Keyring) kek(v uint32) cipher.AEAD {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	return kr.keks[v]
+}
+
+// IndexKey returns the blind-index key version 1.
 func (kr *Keyring) IndexKey() []byte { return kr.indexKey }
 
+// IndexKeyVersion returns blind-index key version v, read from the file as it is now.
+func (kr *Keyring) IndexKeyVersion(v uint32) ([]byte, error) {
+	if v == 1 {
+		return kr.indexKey, nil
+	}
+	kr.fileMu.Lock()
+	defer kr.fileMu.Unlock()
+	p, err := kr.load()
+	if err != nil {
+		return nil, err
+	}
+	defer p.clear()
+	k, ok := p.IndexKeys[v]
+	if !ok || len(k) != 32 {
+		return nil, fmt.Errorf("keyring: no blind-index key version %d", v)
+	}
+	return bytes.Clone(k), nil
+}
+
+// AddIndexKey adds a random blind-index key version, one above the highest, rewrites the file and
+// returns the version and the key. The store goes on using its version until a reindex commits.
+func (kr *Keyring) AddIndexKey() (uint32, []byte, error) {
+	kr.fileMu.Lock()
+	defer kr.fileMu.Unlock()
+	p, err := kr.load()
+	if err != nil {
+		return 0, nil, err
+	}
+	defer p.clear()
+	v := uint32(2)
+	for n := range p.IndexKeys {
+		v = max(v, n+1)
+	}
+	if p.IndexKeys == nil {
+		p.IndexKeys = map[uint32][]byte{}
+	}
+	k := randomKey()
+	p.IndexKeys[v] = bytes.Clone(k)
+	if err := kr.store(p); err != nil {
+		return 0, nil, err
+	}
+	return v, k, nil
+}
+
 // CurrentVersion returns the KEK version new data keys are wrapped with.
-func (kr *Keyring) CurrentVersion() uint32 { return kr.current }
+func (kr *Keyring) CurrentVersion() uint32 {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	return kr.current
+}
 
 // Versions lists the KEK versions the keyring holds, in increasing order.
 func (kr *Keyring) Versions() []uint32 {
-	vs := make([]uint32, 0, len(kr.keks))
-	for v := range kr.keks {
-		vs = append(vs, v)
-	}
-	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
-	return vs
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	return slices.Sorted(maps.Keys(kr.keks))
 }
 
 // Wrap seals a data key under KEK version. The output is nonce ‖ ciphertext.
 func (kr *Keyring) Wrap(version uint32, dek, ad []byte) ([]byte, error) {
-	a, ok := kr.keks[version]
-	if !ok {
+	a := kr.kek(version)
+	if a == nil {
 		return nil, fmt.Errorf("keyring: no KEK version %d", version)
 	}
 	out := make([]byte, 12, 12+len(dek)+16)
@@ -191,11 +450,15 @@ func (kr *Keyring) Wrap(version uint32, dek, ad []byte) ([]byte, error) {
 	return a.Seal(out, out[:12], dek, ad), nil
 }
 
-// Unwrap opens a data key wrapped under KEK version.
+// Unwrap opens a data key wrapped under KEK version. An unknown version makes it re-read the file once
+// (at most once a second), in case another process added that version.
 func (kr *Keyring) Unwrap(version uint32, wrapped, ad []byte) ([]byte, error) {
-	a, ok := kr.keks[version]
-	if !ok {
-		return nil, fmt.Errorf("keyring: no KEK version %d (retired?)", version)
+	a := kr.kek(version)
+	if a == nil {
+		kr.refreshSoon()
+		if a = kr.kek(version); a == nil {
+			return nil, fmt.Errorf("keyring: no KEK version %d (retired?)", version)
+		}
 	}
 	if len(wrapped) < 12+16 {
 		return nil, errors.New("keyring: wrapped key too short")

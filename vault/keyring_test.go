@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"amane/vault"
@@ -359,4 +361,267 @@ func TestKeyringWrap(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkFile asserts that the keyring file at path has mode 0600 and no temporary file lies beside it.
+func checkFile(t *testing.T, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := fi.Mode().Perm(); m != 0o600 {
+		t.Fatalf("mode = %#o, want 0600", m)
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Fatalf("files beside the keyring: %v", entries)
+	}
+}
+
+func mustUnwrap(t *testing.T, kr *vault.Keyring, v uint32, w []byte) {
+	t.Helper()
+	dek, err := kr.Unwrap(v, w, []byte("ad"))
+	if err != nil || !bytes.Equal(dek, bytes.Repeat([]byte{0xab}, 32)) {
+		t.Fatalf("Unwrap(%d) = %x, %v", v, dek, err)
+	}
+}
+
+func mustWrap(t *testing.T, kr *vault.Keyring, v uint32) []byte {
+	t.Helper()
+	w, err := kr.Wrap(v, bytes.Repeat([]byte{0xab}, 32), []byte("ad"))
+	if err != nil {
+		t.Fatalf("Wrap(%d): %v", v, err)
+	}
+	return w
+}
+
+func openKeyring(t *testing.T, path string) *vault.Keyring {
+	t.Helper()
+	kr, err := vault.OpenKeyring(path, []byte(testPassphrase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+func checkVersions(t *testing.T, kr *vault.Keyring, want []uint32) {
+	t.Helper()
+	if vs, c := kr.Versions(), kr.CurrentVersion(); !slices.Equal(vs, want) || c != slices.Max(want) {
+		t.Fatalf("Versions() = %v, CurrentVersion() = %d; want %v", vs, c, want)
+	}
+}
+
+func TestKeyringVersions(t *testing.T) {
+	kr, path := newKeyring(t)
+	other := openKeyring(t, path) // opened before the changes, refreshed explicitly
+	lazy := openKeyring(t, path)  // opened before the changes, refreshed by Unwrap
+	w1 := mustWrap(t, kr, 1)
+	v, err := kr.AddVersion()
+	if err != nil || v != 2 {
+		t.Fatalf("AddVersion = %d, %v; want 2", v, err)
+	}
+	checkVersions(t, kr, []uint32{1, 2})
+	checkFile(t, path)
+	mustUnwrap(t, kr, 1, w1)
+	w2 := mustWrap(t, kr, 2)
+	mustUnwrap(t, kr, 2, w2)
+	if _, err := kr.Unwrap(1, w2, []byte("ad")); err == nil {
+		t.Fatal("a key wrapped under version 2 unwrapped under version 1")
+	}
+
+	t.Run("OKReopen", func(t *testing.T) {
+		again := openKeyring(t, path)
+		checkVersions(t, again, []uint32{1, 2})
+		if !bytes.Equal(again.IndexKey(), kr.IndexKey()) {
+			t.Fatal("AddVersion changed the index key")
+		}
+		mustUnwrap(t, again, 1, w1)
+		mustUnwrap(t, again, 2, w2)
+	})
+	t.Run("OKRefresh", func(t *testing.T) {
+		checkVersions(t, other, []uint32{1})
+		if err := other.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+		checkVersions(t, other, []uint32{1, 2})
+		mustUnwrap(t, other, 2, w2)
+		if err := other.Refresh(); err != nil { // unchanged file
+			t.Fatal(err)
+		}
+	})
+	t.Run("OKUnwrapRefreshes", func(t *testing.T) {
+		checkVersions(t, lazy, []uint32{1})
+		mustUnwrap(t, lazy, 2, w2)
+		checkVersions(t, lazy, []uint32{1, 2})
+	})
+	t.Run("OKRefreshThrottled", func(t *testing.T) { // a second unknown version within a second: no re-read
+		// Prepare the next file on a copy, so that installing it takes no key derivation.
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp := filepath.Join(t.TempDir(), "keyring.json")
+		if err := os.WriteFile(cp, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		next := openKeyring(t, cp)
+		if v, err := next.AddVersion(); err != nil || v != 3 {
+			t.Fatalf("AddVersion = %d, %v; want 3", v, err)
+		}
+		w3 := mustWrap(t, next, 3)
+		if b, err = os.ReadFile(cp); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lazy.Unwrap(7, w3, []byte("ad")); err == nil { // re-reads: nothing changed
+			t.Fatal("Unwrap of an unknown version succeeded")
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lazy.Unwrap(3, w3, []byte("ad")); err == nil {
+			t.Skip("more than a second passed since the last re-read") // a slow machine: not a failure
+		}
+		if err := lazy.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+		mustUnwrap(t, lazy, 3, w3)
+		if err := kr.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+		checkVersions(t, kr, []uint32{1, 2, 3})
+	})
+	t.Run("ErrRemoveCurrent", func(t *testing.T) {
+		before, _ := os.ReadFile(path)
+		err := kr.RemoveVersion(kr.CurrentVersion())
+		if err == nil || !strings.Contains(err.Error(), "current") {
+			t.Fatalf("RemoveVersion(current) = %v; want a refusal", err)
+		}
+		if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+			t.Fatal("a refused RemoveVersion rewrote the file")
+		}
+	})
+	t.Run("ErrRemoveMissing", func(t *testing.T) {
+		if err := kr.RemoveVersion(9); err == nil || !strings.Contains(err.Error(), "no KEK version 9") {
+			t.Fatalf("RemoveVersion(9) = %v", err)
+		}
+	})
+	t.Run("OKRemove", func(t *testing.T) {
+		if err := kr.RemoveVersion(1); err != nil {
+			t.Fatal(err)
+		}
+		checkVersions(t, kr, []uint32{2, 3})
+		checkFile(t, path)
+		if dek, err := kr.Unwrap(1, w1, []byte("ad")); err == nil || dek != nil {
+			t.Fatal("a key wrapped under a removed version unwrapped")
+		}
+		mustUnwrap(t, kr, 2, w2)
+		checkVersions(t, openKeyring(t, path), []uint32{2, 3})
+		if err := kr.RemoveVersion(1); err == nil {
+			t.Fatal("removing a removed version succeeded")
+		}
+		if err := other.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+		checkVersions(t, other, []uint32{2, 3})
+		if _, err := other.Unwrap(1, w1, []byte("ad")); err == nil {
+			t.Fatal("another handle unwrapped under a removed version after Refresh")
+		}
+	})
+	t.Run("OKStaleHandleKeepsVersions", func(t *testing.T) { // AddVersion re-reads the file first
+		stale := openKeyring(t, path)
+		if v, err := kr.AddVersion(); err != nil || v != 4 {
+			t.Fatalf("AddVersion = %d, %v; want 4", v, err)
+		}
+		w4 := mustWrap(t, kr, 4)
+		if v, err := stale.AddVersion(); err != nil || v != 5 {
+			t.Fatalf("AddVersion on a stale handle = %d, %v; want 5", v, err)
+		}
+		checkVersions(t, stale, []uint32{2, 3, 4, 5})
+		again := openKeyring(t, path)
+		checkVersions(t, again, []uint32{2, 3, 4, 5})
+		mustUnwrap(t, again, 4, w4)
+		checkFile(t, path)
+	})
+}
+
+func TestKeyringRefreshErrors(t *testing.T) {
+	kr, path := newKeyring(t)
+	w1 := mustWrap(t, kr, 1)
+	t.Run("ErrOtherKeyring", func(t *testing.T) { // same passphrase, another index key: refused
+		_, p2 := newKeyring(t)
+		b, err := os.ReadFile(p2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := kr.Refresh(); err == nil || !strings.Contains(err.Error(), "another index key") {
+			t.Fatalf("Refresh = %v; want an index-key error", err)
+		}
+		if _, err := kr.AddVersion(); err == nil {
+			t.Fatal("AddVersion rewrote another keyring")
+		}
+		checkVersions(t, kr, []uint32{1})
+		mustUnwrap(t, kr, 1, w1) // the keys in memory remain
+	})
+	t.Run("ErrMissingFile", func(t *testing.T) {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := kr.Refresh(); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("Refresh = %v; want ErrNotExist", err)
+		}
+		if _, err := kr.Unwrap(2, w1, []byte("ad")); err == nil {
+			t.Fatal("Unwrap of an unknown version succeeded")
+		}
+		mustUnwrap(t, kr, 1, w1)
+	})
+}
+
+func TestKeyringConcurrent(t *testing.T) {
+	kr, path := newKeyring(t)
+	other := openKeyring(t, path)
+	w1 := mustWrap(t, kr, 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				v := kr.CurrentVersion()
+				w, err := kr.Wrap(v, bytes.Repeat([]byte{0xab}, 32), []byte("ad"))
+				if err == nil {
+					_, err = kr.Unwrap(v, w, []byte("ad"))
+				}
+				if err == nil {
+					_, err = other.Unwrap(1, w1, []byte("ad"))
+				}
+				if err == nil && i%50 == 0 {
+					_ = kr.Versions()
+					err = other.Refresh()
+				}
+				if err != nil {
+					errs <- fmt.Errorf("goroutine %d, round %d: %w", g, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 2 {
+			if _, err := kr.AddVersion(); err != nil {
+				errs <- err
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	checkVersions(t, kr, []uint32{1, 2, 3})
 }

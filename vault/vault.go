@@ -76,6 +76,16 @@ type KeyWrapper interface {
 	Unwrap(version uint32, wrapped, ad []byte) ([]byte, error)
 }
 
+// Custody is a KeyWrapper whose versions can be listed, added and removed: the sealed keyring file
+// and the HSM.
+type Custody interface {
+	KeyWrapper
+	Versions() []uint32
+	AddVersion() (uint32, error)
+	RemoveVersion(v uint32) error
+	Refresh() error
+}
+
 // Vault seals fields and computes blind indexes. It is safe for concurrent use.
 type Vault struct {
 	kek      KeyWrapper
@@ -284,3 +294,20 @@ func (o *Opener) Unwrap(subject string, version uint32, wrapped []byte) (*DataKe
 // Open decrypts one field sealed under k. It fails with ErrOpen when the ciphertext belongs to another
 // subject or field, or was altered.
 func (o *Opener) Open(k *DataKey, field string, ct []byte) (string, error) { return k.open(field, ct) }
+
+// Rewrap re-seals a subject's wrapped data key under the current KEK version, for rotation. The data
+// key stays inside the vault: rewrapping opens no field.
+func (v *Vault) Rewrap(subject string, version uint32, wrapped []byte) (uint32, []byte, error) {
+	if v.plain {
+		return version, wrapped, nil
+	}
+	ad := dekAD(subject)
+	raw, err := v.kek.Unwrap(version, wrapped, ad)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer clear(raw)
+	cur := v.kek.CurrentVersion()
+	out, err := v.kek.Wrap(cur, raw, ad)
+	return cur, out, err
+}

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
 	"amane/amanetest"
 	"amane/ids"
+	"amane/postgres/pgtest"
 	"amane/web"
 )
 
@@ -22,9 +24,10 @@ type apiFixture struct {
 	log   *amanetest.SyncBuffer
 }
 
-func newAPI(t *testing.T) *apiFixture {
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func newAPI(t *testing.T, r *amanetest.Registry) *apiFixture {
 	t.Helper()
-	r := amanetest.Open(t)
 	token := web.NewToken()
 	if err := r.Store.AddOperatorToken(context.Background(), web.TokenHash(token), "test"); err != nil {
 		t.Fatal(err)
@@ -85,8 +88,10 @@ func fieldsOf(m map[string]any) []string {
 	return out
 }
 
-func TestAPI(t *testing.T) {
-	a := newAPI(t)
+func TestAPI(t *testing.T) { amanetest.Each(t, testAPI) }
+
+func testAPI(t *testing.T, r *amanetest.Registry) {
+	a := newAPI(t, r)
 	if code, m, h := a.do(t, "GET", "/healthz", nil, ""); code != 200 || m["status"] != "ok" || h.Get("Cache-Control") != "no-store" || h.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("healthz: %d %v %v", code, m, h)
 	}

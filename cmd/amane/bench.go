@@ -21,6 +21,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Lookups, "lookups", 2000, "CIN lookups per mode")
 	fs.IntVar(&cfg.Rounds, "rounds", 2, "load rounds per mode (alternating; best kept)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "synthetic data seed")
+	fs.StringVar(&cfg.DB, "db", "", "benchmark PostgreSQL: postgres://… (schemas created and dropped there); default SQLite")
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
 	}

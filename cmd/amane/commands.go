@@ -16,9 +16,10 @@ import (
 	"amane"
 	"amane/csvfile"
 	"amane/load"
-	"amane/sqlite"
+	"amane/postgres"
 	"amane/synth"
 	"amane/vault"
+	"amane/vault/hsm"
 	"amane/web"
 
 	"github.com/schollz/progressbar/v3"
@@ -28,41 +29,81 @@ import (
 func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
 	var d dataFlags
-	d.register(fs)
+	d.registerInit(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if d.dir == "" {
 		return fmt.Errorf("%w: --data DIR is required", errUsage)
 	}
-	pass, err := d.passphrase()
+	token, err := initData(ctx, &d)
 	if err != nil {
 		return err
 	}
-	token, err := initData(ctx, &d, pass)
-	clear(pass)
-	if err != nil {
-		return err
+	fmt.Fprintf(stdout, "Initialised %s\n", d.dir)
+	if url := d.dbURL(&config{}); url != "" {
+		fmt.Fprintf(stdout, "  store:   PostgreSQL (recorded in %s)\n", filepath.Join(d.dir, configFile))
+	} else {
+		fmt.Fprintf(stdout, "  store:   %s\n", filepath.Join(d.dir, dbFile))
 	}
-	fmt.Fprintf(stdout, "Initialised %s\n  store:   %s\n  keyring: %s (sealed by your passphrase; keep a copy apart from the store)\n",
-		d.dir, filepath.Join(d.dir, dbFile), d.keyringPath())
+	if d.hsm.Module != "" {
+		fmt.Fprintf(stdout, "  keys:    HSM token %q, key %q (non-extractable); index key wrapped by it in %s\n",
+			d.hsm.TokenLabel, d.hsm.KeyLabel, filepath.Join(d.dir, indexKeyFile))
+	} else {
+		fmt.Fprintf(stdout, "  keyring: %s (sealed by your passphrase; keep a copy apart from the store)\n", d.keyringPath())
+	}
 	fmt.Fprintf(stdout, "Operator token (shown once, stored only as a hash):\n  %s\n", token)
 	return nil
 }
 
-// initData creates the data directory, the sealed keyring and the store, and returns a new operator
-// token.
-func initData(ctx context.Context, d *dataFlags, pass []byte) (string, error) {
-	if _, err := os.Stat(filepath.Join(d.dir, dbFile)); err == nil {
-		return "", amane.Errorf(amane.ECONFLICT, "%s is already initialised.", d.dir)
+// initData creates the data directory, its configuration, the key material (a sealed keyring, or a
+// KEK on the HSM and the index key it wraps) and the store, and returns a new operator token.
+func initData(ctx context.Context, d *dataFlags) (string, error) {
+	for _, f := range []string{configFile, dbFile} {
+		if _, err := os.Stat(filepath.Join(d.dir, f)); err == nil {
+			return "", amane.Errorf(amane.ECONFLICT, "%s is already initialised.", d.dir)
+		}
 	}
 	if err := os.MkdirAll(d.dir, 0o700); err != nil {
 		return "", err
 	}
-	if err := vault.CreateKeyring(d.keyringPath(), pass); err != nil {
+	c := config{DB: d.dbURL(&config{})}
+	if c.DB != "" && !postgres.IsURL(c.DB) {
+		return "", fmt.Errorf("%w: --db must be a postgres:// URL", errUsage)
+	}
+	if strings.Contains(c.DB, "@") && strings.Contains(strings.SplitN(strings.TrimPrefix(strings.TrimPrefix(c.DB, "postgresql://"), "postgres://"), "@", 2)[0], ":") {
+		return "", fmt.Errorf("%w: keep the database password out of the URL: set PGPASSWORD or use ~/.pgpass", errUsage)
+	}
+	if d.hsm.Module != "" {
+		if d.hsm.TokenLabel == "" {
+			return "", fmt.Errorf("%w: --hsm-token LABEL is required with --hsm-module", errUsage)
+		}
+		h, err := hsm.Create(d.hsm)
+		if err != nil {
+			return "", err
+		}
+		err = hsm.CreateIndexKey(filepath.Join(d.dir, indexKeyFile), h)
+		h.Close()
+		if err != nil {
+			return "", err
+		}
+		c.HSM = &d.hsm
+	} else {
+		pass, err := d.passphrase()
+		if err != nil {
+			return "", err
+		}
+		err = vault.CreateKeyring(d.keyringPath(), pass)
+		clear(pass)
+		if err != nil {
+			return "", err
+		}
+	}
+	b, _ := json.MarshalIndent(&c, "", "  ")
+	if err := os.WriteFile(filepath.Join(d.dir, configFile), append(b, '\n'), 0o600); err != nil {
 		return "", err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(d.dir, dbFile))
+	st, err := openStore(ctx, d.dir, c.DB)
 	if err != nil {
 		return "", err
 	}
@@ -256,8 +297,26 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return serve(ctx, reg, *addr, stdout, stderr, func(string) {})
 }
 
+// keyRefresh is how often a server re-reads its key custody, so that a version added by
+// `amane keys rotate` in another process becomes current for new data keys.
+const keyRefresh = 3 * time.Second
+
 func serve(ctx context.Context, reg *registry, addr string, stdout, stderr io.Writer, ready func(url string)) error {
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	go func() {
+		t := time.NewTicker(keyRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := reg.custody.Refresh(); err != nil {
+					logger.Error("key refresh", "err", err.Error())
+				}
+			}
+		}
+	}()
 	srv := web.NewServer(reg.gate, reg.store, logger)
 	return srv.ListenAndServe(ctx, addr, func(a string) {
 		fmt.Fprintf(stdout, "Amane is serving on http://%s (API under /api/v1/, OpenAPI at /api/v1/openapi.json)\n", a)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,28 +13,52 @@ import (
 
 	"amane"
 	"amane/gate"
+	"amane/postgres"
 	"amane/sqlite"
 	"amane/vault"
+	"amane/vault/hsm"
 )
 
-// A data directory holds the store (amane.db, with its WAL) and, by default, the sealed keyring
-// (keyring.json). The keyring can live elsewhere (--keyring), which is the point: the store alone
-// decrypts nothing, and the keyring alone is sealed by the passphrase.
+// A data directory holds the configuration (amane.json: where the store is, where the keys are), the
+// embedded store (amane.db, with its WAL) unless the store is PostgreSQL, and the key material: the
+// sealed keyring (keyring.json) or, with an HSM, the index key wrapped by the token (index-key.json).
+// The keyring can live elsewhere (--keyring), which is the point: the store alone decrypts nothing.
 const (
-	dbFile      = "amane.db"
-	keyringFile = "keyring.json"
+	dbFile       = "amane.db"
+	keyringFile  = "keyring.json"
+	configFile   = "amane.json"
+	indexKeyFile = "index-key.json"
 )
+
+// config is amane.json. It holds no secret: the database password comes from PGPASSWORD or
+// ~/.pgpass, the keyring passphrase and the HSM PIN from files or the environment.
+type config struct {
+	DB  string      `json:"db,omitempty"` // postgres://…; empty: DIR/amane.db
+	HSM *hsm.Config `json:"hsm,omitempty"`
+}
 
 type dataFlags struct {
 	dir            string
 	keyring        string
 	passphraseFile string
+	db             string
+	hsm            hsm.Config
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dir, "data", "", "data directory")
 	fs.StringVar(&d.keyring, "keyring", "", "sealed keyring file (default DIR/keyring.json)")
 	fs.StringVar(&d.passphraseFile, "passphrase-file", "", "file holding the keyring passphrase (default: $AMANE_PASSPHRASE)")
+	fs.StringVar(&d.db, "db", "", "store: postgres://user@host:port/db (default: $AMANE_DATABASE_URL, else the one set at init, else DIR/amane.db)")
+}
+
+// registerInit adds the choices made once, at init.
+func (d *dataFlags) registerInit(fs *flag.FlagSet) {
+	d.register(fs)
+	fs.StringVar(&d.hsm.Module, "hsm-module", "", "PKCS#11 library: keep the key-encryption keys in an HSM instead of the keyring file")
+	fs.StringVar(&d.hsm.TokenLabel, "hsm-token", "", "HSM token label")
+	fs.StringVar(&d.hsm.KeyLabel, "hsm-key", "amane-kek", "label of the key-encryption keys on the token")
+	fs.StringVar(&d.hsm.PINFile, "hsm-pin-file", "", "file holding the token's user PIN (default: $AMANE_HSM_PIN_FILE, $AMANE_HSM_PIN)")
 }
 
 func (d *dataFlags) keyringPath() string {
@@ -64,6 +89,51 @@ func (d *dataFlags) passphrase() ([]byte, error) {
 	return nil, errors.New("no keyring passphrase: set AMANE_PASSPHRASE or pass --passphrase-file FILE")
 }
 
+// readConfig reads DIR/amane.json; a directory made before it existed (only amane.db) reads as the
+// defaults. It fails if DIR is not a data directory at all.
+func (d *dataFlags) readConfig() (*config, error) {
+	if d.dir == "" {
+		return nil, fmt.Errorf("%w: --data DIR is required", errUsage)
+	}
+	var c config
+	b, err := os.ReadFile(filepath.Join(d.dir, configFile))
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(d.dir, configFile), err)
+		}
+	case errors.Is(err, os.ErrNotExist):
+		if _, err := os.Stat(filepath.Join(d.dir, dbFile)); err != nil {
+			return nil, fmt.Errorf("%s is not an Amane data directory (run amane init --data %s first)", d.dir, d.dir)
+		}
+	default:
+		return nil, err
+	}
+	return &c, nil
+}
+
+// dbURL is the store to open: --db, else AMANE_DATABASE_URL, else the configured one; "" means the
+// embedded store in DIR.
+func (d *dataFlags) dbURL(c *config) string {
+	switch {
+	case d.db != "":
+		return d.db
+	case os.Getenv("AMANE_DATABASE_URL") != "":
+		return os.Getenv("AMANE_DATABASE_URL")
+	}
+	return c.DB
+}
+
+func openStore(ctx context.Context, dir, url string) (amane.Store, error) {
+	if url == "" {
+		return sqlite.Open(ctx, filepath.Join(dir, dbFile))
+	}
+	if !postgres.IsURL(url) {
+		return nil, fmt.Errorf("%w: --db must be a postgres:// URL (the embedded store needs no flag)", errUsage)
+	}
+	return postgres.Open(ctx, url)
+}
+
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
@@ -74,19 +144,54 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 
 // registry is an opened data directory.
 type registry struct {
-	store *sqlite.Store
-	vault *vault.Vault
-	gate  *gate.Gate
+	store   amane.Store
+	custody vault.Custody
+	keys    *keyMaterial
+	vault   *vault.Vault
+	gate    *gate.Gate
 }
 
-func (r *registry) Close() error { return r.store.Close() }
-
-func openRegistry(ctx context.Context, d *dataFlags) (*registry, error) {
-	if d.dir == "" {
-		return nil, fmt.Errorf("%w: --data DIR is required", errUsage)
+func (r *registry) Close() error {
+	err := r.store.Close()
+	if r.keys.close != nil {
+		err = errors.Join(err, r.keys.close())
 	}
-	if _, err := os.Stat(filepath.Join(d.dir, dbFile)); err != nil {
-		return nil, fmt.Errorf("%s is not an Amane data directory (run amane init --data %s first)", d.dir, d.dir)
+	return err
+}
+
+// keyMaterial is an opened custody: the KEKs, and the blind-index key versions.
+type keyMaterial struct {
+	custody     vault.Custody
+	indexKey    func(v uint32) ([]byte, error)
+	addIndexKey func() (uint32, []byte, error)
+	rotated     func() error // after a KEK rotation: rewrap what else the old version protects
+	close       func() error
+}
+
+// openCustody opens the key-encryption keys and the blind-index keys: the HSM named in the
+// configuration, else the sealed keyring.
+func openCustody(d *dataFlags, c *config) (*keyMaterial, error) {
+	if c.HSM != nil {
+		h, err := hsm.Open(*c.HSM)
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(d.dir, indexKeyFile)
+		return &keyMaterial{custody: h,
+			indexKey:    func(v uint32) ([]byte, error) { return hsm.OpenIndexKey(hsm.IndexKeyPath(path, v), h) },
+			addIndexKey: func() (uint32, []byte, error) { return hsm.AddIndexKey(path, h) },
+			rotated: func() error { // every index-key file follows the current KEK version
+				for v := uint32(1); ; v++ {
+					p := hsm.IndexKeyPath(path, v)
+					if _, err := os.Stat(p); err != nil {
+						return nil
+					}
+					if err := hsm.RewrapIndexKey(p, h); err != nil {
+						return err
+					}
+				}
+			},
+			close: h.Close}, nil
 	}
 	pass, err := d.passphrase()
 	if err != nil {
@@ -97,15 +202,45 @@ func openRegistry(ctx context.Context, d *dataFlags) (*registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := vault.FromKeyring(kr)
+	return &keyMaterial{custody: kr, indexKey: kr.IndexKeyVersion, addIndexKey: kr.AddIndexKey, rotated: func() error { return nil }}, nil
+}
+
+func openRegistry(ctx context.Context, d *dataFlags) (*registry, error) {
+	c, err := d.readConfig()
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(d.dir, dbFile))
+	km, err := openCustody(d, c)
 	if err != nil {
 		return nil, err
 	}
-	return &registry{store: st, vault: v, gate: gate.New(st, v)}, nil
+	fail := func(err error) (*registry, error) {
+		if km.close != nil {
+			km.close()
+		}
+		return nil, err
+	}
+	st, err := openStore(ctx, d.dir, d.dbURL(c))
+	if err != nil {
+		return fail(err)
+	}
+	// The store says which blind-index key its indexes were computed with.
+	iv, err := st.IndexVersion(ctx)
+	if err != nil {
+		st.Close()
+		return fail(err)
+	}
+	ik, err := km.indexKey(iv)
+	if err != nil {
+		st.Close()
+		return fail(err)
+	}
+	v, err := vault.New(km.custody, ik)
+	if err != nil {
+		st.Close()
+		return fail(err)
+	}
+	return &registry{store: st, custody: km.custody, keys: km, vault: v, gate: gate.New(st, v)}, nil
 }
 
 // systemContext is the principal of CLI commands run by whoever holds the keyring passphrase.

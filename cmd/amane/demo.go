@@ -64,11 +64,7 @@ func buildDemo(ctx context.Context, d *dataFlags, stdout, stderr io.Writer) erro
 	if err := os.WriteFile(d.passphraseFile, []byte(hex.EncodeToString(b[:])+"\n"), 0o600); err != nil {
 		return err
 	}
-	pass, err := d.passphrase()
-	if err != nil {
-		return err
-	}
-	if _, err := initData(ctx, d, pass); err != nil {
+	if _, err := initData(ctx, d); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Building the demo registry in %s: %d employers, %d insured employees (synthetic)…\n", d.dir, demoEmployers, demoEmployees)

@@ -25,7 +25,8 @@ const usage = `amane — the encrypted social-security registry
 
 Usage:
   amane demo [--data DIR] [--addr HOST:PORT]       run the demo registry (first run builds it)
-  amane init --data DIR [--passphrase-file F]       create a data directory, its keyring and an operator token
+  amane init --data DIR [--db postgres://…] [--hsm-module LIB --hsm-token LABEL]
+                                                    create a data directory, its keys, its store and an operator token
   amane load --data DIR ADHERENTS.csv SALARIES.csv  import employers and insured employees
   amane synth --employers N --employees M --seed S --out DIR
                                                     write a synthetic ADHERENTS.csv and SALARIES.csv
@@ -33,7 +34,20 @@ Usage:
   amane employee show --data DIR (--cin X | --imm N)
                                                     print an insured person (JSON)
   amane serve --data DIR [--addr HOST:PORT]         serve the JSON API
-  amane bench registry --employees N                measure load and lookup, encrypted vs pass-through
+  amane bench registry --employees N [--db URL]     measure load and lookup, encrypted vs pass-through
+  amane keys status|rotate|retire VERSION|reindex --data DIR
+                                                    key-encryption key versions: list, rotate (online), retire
+  amane erase --data DIR --imm N --reason TEXT      erase an insured person (destroy their data key)
+  amane backup keygen --out FILE                    make an age key pair for backups, print its recipient
+  amane backup --data DIR --out FILE [--recipient age1…]
+                                                    encrypted, consistent snapshot while serving (default
+                                                    recipients: DIR/backup-recipients.txt)
+  amane backup verify --identity F FILE             check a backup without restoring it
+  amane restore --data DIR --from FILE --identity F restore into an empty store
+  amane journal verify --data DIR | check-proof --verifier F PROOF
+                                                    check the access journal against its signed checkpoints
+
+Every command that takes --data also takes --db postgres://… (or $AMANE_DATABASE_URL).
 
 The keyring passphrase comes from AMANE_PASSPHRASE or --passphrase-file, never from a flag value.
 `
@@ -62,6 +76,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "keys":
+		err = cmdKeys(ctx, args[1:], stdout, stderr)
+	case "erase":
+		err = cmdErase(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		err = cmdRestore(ctx, args[1:], stdout, stderr)
+	case "journal":
+		err = cmdJournal(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,309 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("journal: closed")
+
+var errMissingHash = errors.New("journal: a stored hash is missing")
+
+// MaxBatch bounds the entries one group commit writes.
+const MaxBatch = 4096
+
+// CheckpointInterval is how often the background loop signs a checkpoint while entries are appended.
+const CheckpointInterval = time.Second
+
+// Journal appends entries with group commit and signs checkpoints. One Journal is the only writer of
+// its store's journal: a second writer's appends fail (the store refuses an index already taken).
+type Journal struct {
+	st       Store
+	signer   note.Signer
+	verifier note.Verifier
+	witness  *os.File // nil: none
+	Now      func() time.Time
+
+	reqs                 chan *request
+	closeMu              sync.RWMutex // held for reading while sending on reqs; for writing by Close
+	closed               bool
+	writerDone, loopDone chan struct{}
+	stopLoop             context.CancelFunc
+
+	mu    sync.Mutex // guards size, hashes, err
+	size  int64
+	front *memHashes // the frontier of the committed tree
+	err   error      // set when the committed state is unknown: every later Append fails
+
+	ckMu   sync.Mutex // one checkpoint at a time
+	ckSize int64      // size of the last checkpoint signed
+}
+
+type request struct {
+	data  []byte
+	index int64
+	done  chan error
+}
+
+// Open opens the journal kept in st. signer signs checkpoints; verifier (its public half) checks the
+// last stored checkpoint against the stored tree before anything is appended. witness, if not
+// empty, is a file to which every checkpoint is appended (created 0600 if needed). Open starts the
+// group-commit writer and the checkpoint loop; Close stops them.
+func Open(ctx context.Context, st Store, signer note.Signer, verifier note.Verifier, witness string) (*Journal, error) {
+	if signer.Name() != verifier.Name() || signer.KeyHash() != verifier.KeyHash() {
+		return nil, errors.New("journal: the verifier is not the signer's")
+	}
+	j := &Journal{st: st, signer: signer, verifier: verifier, Now: time.Now,
+		reqs: make(chan *request, MaxBatch), writerDone: make(chan struct{}), loopDone: make(chan struct{})}
+	size, err := st.JournalSize(ctx)
+	if err != nil {
+		return nil, err
+	}
+	j.size = size
+	j.front = &memHashes{m: map[int64]tlog.Hash{}, next: hashReader(context.Background(), st)}
+	if size > 0 {
+		if _, err := j.front.ReadHashes(frontier(size)); err != nil {
+			return nil, fmt.Errorf("journal: reading the tree: %w", err)
+		}
+	}
+	cps, err := st.Checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(cps) > 0 {
+		last := cps[len(cps)-1]
+		t, err := OpenCheckpoint(last.Signed, verifier)
+		if err != nil {
+			return nil, err
+		}
+		if t.Size != last.Size || t.Size > size {
+			return nil, fmt.Errorf("journal: the last checkpoint (size %d) is beyond the stored journal (size %d): the store was rolled back or truncated", t.Size, size)
+		}
+		root, err := tlog.TreeHash(t.Size, hashReader(ctx, st))
+		if err != nil {
+			return nil, err
+		}
+		if root != t.Hash {
+			return nil, fmt.Errorf("journal: the stored tree at size %d does not match its signed checkpoint: run amane journal verify", t.Size)
+		}
+		j.ckSize = t.Size
+	}
+	if witness != "" {
+		f, err := os.OpenFile(witness, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("journal: witness: %w", err)
+		}
+		j.witness = f
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	j.stopLoop = cancel
+	go j.writer()
+	go j.loop(lctx)
+	return j, nil
+}
+
+// Append adds an entry and returns its index once the transaction holding it has committed. Concurrent
+// calls are written together, in one transaction. An entry without a time gets the current one. If ctx
+// ends first, Append returns its error and the entry may or may not be committed.
+func (j *Journal) Append(ctx context.Context, e Entry) (int64, error) {
+	if e.Time == "" {
+		e.Time = FormatTime(j.Now())
+	}
+	b, err := e.Encode()
+	if err != nil {
+		return 0, err
+	}
+	return j.AppendRaw(ctx, b)
+}
+
+// AppendRaw appends an already encoded entry (see Entry.Encode).
+func (j *Journal) AppendRaw(ctx context.Context, data []byte) (int64, error) {
+	if len(data) == 0 {
+		return 0, errors.New("journal: empty entry")
+	}
+	r := &request{data: data, done: make(chan error, 1)}
+	j.closeMu.RLock()
+	if j.closed {
+		j.closeMu.RUnlock()
+		return 0, ErrClosed
+	}
+	select {
+	case j.reqs <- r:
+	case <-ctx.Done():
+		j.closeMu.RUnlock()
+		return 0, ctx.Err()
+	}
+	j.closeMu.RUnlock()
+	select {
+	case err := <-r.done:
+		return r.index, err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// writer is the group-commit goroutine: it takes every request waiting, up to MaxBatch, and writes
+// them in one transaction; requests that arrive meanwhile form the next batch.
+func (j *Journal) writer() {
+	defer close(j.writerDone)
+	batch := make([]*request, 0, MaxBatch)
+	for {
+		r, ok := <-j.reqs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < MaxBatch {
+			select {
+			case r, ok := <-j.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		err := j.commit(batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+func (j *Journal) commit(batch []*request) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
+	}
+	n := j.size
+	// Work on a copy of the frontier: a failed transaction leaves the committed one as it was.
+	work := &memHashes{m: make(map[int64]tlog.Hash, len(j.front.m)+2*len(batch)), next: j.front.next}
+	for k, v := range j.front.m {
+		work.m[k] = v
+	}
+	entries := make([][]byte, len(batch))
+	hashes := make([]tlog.Hash, 0, 2*len(batch)+8)
+	for i, r := range batch {
+		idx := n + int64(i)
+		hs, err := tlog.StoredHashes(idx, r.data, work)
+		if err != nil {
+			return err
+		}
+		base := tlog.StoredHashIndex(0, idx)
+		for k, h := range hs {
+			work.m[base+int64(k)] = h
+		}
+		hashes = append(hashes, hs...)
+		entries[i] = r.data
+		r.index = idx
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := j.st.AppendJournal(ctx, n, entries, hashes); err != nil {
+		// The transaction may have committed all the same (a lost connection at commit): learn the
+		// size again, and refuse to go on if it cannot be known.
+		if size, serr := j.st.JournalSize(ctx); serr != nil || (size != n && size != n+int64(len(batch))) {
+			j.err = fmt.Errorf("journal: state unknown after a failed append (%v); reopen the journal", err)
+		} else if size == n+int64(len(batch)) {
+			j.err = fmt.Errorf("journal: an append reported %v but committed; reopen the journal", err)
+		}
+		return fmt.Errorf("journal: append: %w", err)
+	}
+	work.keep(n + int64(len(batch)))
+	j.front = work
+	j.size = n + int64(len(batch))
+	return nil
+}
+
+// Size is the number of committed entries.
+func (j *Journal) Size() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.size
+}
+
+// Checkpoint signs the current tree head, stores it and appends it to the witness file (fsynced). It
+// does nothing when no entry was appended since the last checkpoint, and returns the size signed.
+func (j *Journal) Checkpoint(ctx context.Context) (int64, error) {
+	j.ckMu.Lock()
+	defer j.ckMu.Unlock()
+	j.mu.Lock()
+	size := j.size
+	var root tlog.Hash
+	var err error
+	if size > j.ckSize {
+		root, err = tlog.TreeHash(size, j.front)
+	}
+	j.mu.Unlock()
+	if err != nil || size <= j.ckSize {
+		return j.ckSize, err
+	}
+	signed, err := SignCheckpoint(j.signer, size, root)
+	if err != nil {
+		return 0, err
+	}
+	if err := j.st.AddCheckpoint(ctx, size, signed); err != nil {
+		return 0, err
+	}
+	if j.witness != nil {
+		if _, err := j.witness.Write(append(signed, '\n')); err != nil {
+			return 0, fmt.Errorf("journal: witness: %w", err)
+		}
+		if err := j.witness.Sync(); err != nil {
+			return 0, fmt.Errorf("journal: witness: %w", err)
+		}
+	}
+	j.ckSize = size
+	return size, nil
+}
+
+// loop signs a checkpoint every CheckpointInterval while entries are appended.
+func (j *Journal) loop(ctx context.Context) {
+	defer close(j.loopDone)
+	t := time.NewTicker(CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			j.Checkpoint(cctx) // an error is retried at the next tick; Verify reports an unsigned tail
+			cancel()
+		}
+	}
+}
+
+// Close writes the entries waiting, stops the checkpoint loop, signs a last checkpoint and closes the
+// witness file. It does not close the store.
+func (j *Journal) Close() error {
+	j.closeMu.Lock()
+	if j.closed {
+		j.closeMu.Unlock()
+		return nil
+	}
+	j.closed = true
+	close(j.reqs)
+	j.closeMu.Unlock()
+	<-j.writerDone
+	j.stopLoop()
+	<-j.loopDone
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := j.Checkpoint(ctx)
+	if j.witness != nil {
+		err = errors.Join(err, j.witness.Close())
+	}
+	return err
+}

@@ -1,0 +1,140 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"amane"
+	"amane/journal"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+var _ journal.Store = (*Store)(nil)
+
+// The access journal's storage (journal.Store). An append is one transaction of two array inserts;
+// a second writer appending at the same index fails on the primary key.
+
+// AppendJournal implements journal.Store.
+func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, hashes []tlog.Hash) error {
+	hs := make([][]byte, len(hashes))
+	for i := range hashes {
+		hs[i] = hashes[i][:]
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var size int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM journal_entries`).Scan(&size); err != nil {
+			return err
+		}
+		if size != n {
+			return amane.Errorf(amane.ECONFLICT, "The journal holds %d entries, not %d: another writer appended.", size, n)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO journal_entries (idx, entry)
+			SELECT $1::bigint + t.i - 1, t.e FROM unnest($2::bytea[]) WITH ORDINALITY AS t(e, i)`, n, entries); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO journal_hashes (idx, hash)
+			SELECT $1::bigint + t.i - 1, t.h FROM unnest($2::bytea[]) WITH ORDINALITY AS t(h, i)`, tlog.StoredHashIndex(0, n), hs)
+		return err
+	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return amane.Errorf(amane.ECONFLICT, "Another writer appended to the journal.")
+	}
+	return err
+}
+
+// JournalSize implements journal.Store.
+func (s *Store) JournalSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM journal_entries`).Scan(&n)
+	return n, err
+}
+
+// JournalEntries implements journal.Store.
+func (s *Store) JournalEntries(ctx context.Context, from, to int64) ([][]byte, error) {
+	if to < from {
+		return nil, nil
+	}
+	out := make([][]byte, to-from)
+	rows, err := s.pool.Query(ctx, `SELECT idx, entry FROM journal_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int64
+		var e []byte
+		if err := rows.Scan(&i, &e); err != nil {
+			return nil, err
+		}
+		if e == nil {
+			e = []byte{}
+		}
+		out[i-from] = e
+	}
+	return out, rows.Err()
+}
+
+// JournalHashes implements journal.Store.
+func (s *Store) JournalHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	if len(indexes) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT idx, hash FROM journal_hashes WHERE idx = ANY($1)`, indexes)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	got := make(map[int64]tlog.Hash, len(indexes))
+	for rows.Next() {
+		var i int64
+		var b []byte
+		if err := rows.Scan(&i, &b); err != nil {
+			return nil, err
+		}
+		if len(b) != tlog.HashSize {
+			return nil, fmt.Errorf("postgres: journal hash %d: %d bytes", i, len(b))
+		}
+		got[i] = tlog.Hash(b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for k, i := range indexes {
+		h, ok := got[i]
+		if !ok {
+			return nil, fmt.Errorf("postgres: journal hash %d is missing", i)
+		}
+		out[k] = h
+	}
+	return out, nil
+}
+
+// AddCheckpoint implements journal.Store.
+func (s *Store) AddCheckpoint(ctx context.Context, size int64, signed []byte) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO journal_checkpoints (size, signed) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING`, size, signed)
+	return err
+}
+
+// Checkpoints implements journal.Store.
+func (s *Store) Checkpoints(ctx context.Context) ([]journal.StoredCheckpoint, error) {
+	rows, err := s.pool.Query(ctx, `SELECT size, signed FROM journal_checkpoints ORDER BY size`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []journal.StoredCheckpoint
+	for rows.Next() {
+		var c journal.StoredCheckpoint
+		if err := rows.Scan(&c.Size, &c.Signed); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
