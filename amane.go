@@ -107,6 +107,7 @@ type Employment struct {
 	EmployerID   int64  `json:"-"`
 	Affiliation  string `json:"affiliation"`
 	EmployerName string `json:"employeur,omitempty"`
+	Agency       string `json:"agence,omitempty"` // the employer's agency: an agent's scope
 	Since        string `json:"depuis"`
 	State        string `json:"etat"`
 }
@@ -140,7 +141,50 @@ type Registry interface {
 	CreateEmployee(ctx context.Context, e *Employee) error
 	// UpdateEmployee replaces an insured person's fields (the immatriculation identifies it).
 	UpdateEmployee(ctx context.Context, e *Employee) error
+
+	// EmployeeByID returns an insured person by internal id: pages put ids in URLs, never identifiers.
+	EmployeeByID(ctx context.Context, id int64) (*Employee, error)
+
+	// Purposes is the configured list of purposes a principal may state.
+	Purposes() []PurposeChoice
+	// AccessLog returns the journal entries about an insured person's record, oldest first: the
+	// insured person for their own record (employeeID 0 means "mine"), or the DPO for anyone's.
+	AccessLog(ctx context.Context, employeeID int64) ([]AccessEntry, error)
+	// AccessProof returns the inclusion proof (JSON, `amane journal check-proof` checks it) of the
+	// journal entry at index, to a principal who may see that entry.
+	AccessProof(ctx context.Context, index int64) ([]byte, error)
+	// Journal returns up to limit entries before index before (newest first; before <= 0: from the
+	// end), to the auditor and the DPO.
+	Journal(ctx context.Context, before int64, limit int) ([]AccessEntry, error)
 }
+
+// AccessEntry is a journal entry as the Registry shows it. It holds no personal data.
+type AccessEntry struct {
+	Index     int64    `json:"index"`
+	Time      string   `json:"time"`
+	Principal string   `json:"principal"`
+	Role      string   `json:"role"`
+	Scope     string   `json:"scope,omitempty"`
+	Action    string   `json:"action"`
+	Record    string   `json:"record,omitempty"`
+	Fields    []string `json:"fields,omitempty"`
+	Purpose   string   `json:"purpose,omitempty"`
+	Reference string   `json:"reference,omitempty"`
+	Outcome   string   `json:"outcome"`
+	Reason    string   `json:"reason,omitempty"`
+	RequestID string   `json:"request_id,omitempty"`
+}
+
+// Fields that responses mask unless revealed (JSON names; RevealAll asks for all).
+const (
+	FieldCIN        = "cin"
+	FieldPassport   = "passeport"
+	FieldRepCIN     = "representant.cin"
+	FieldEmail      = "email"
+	FieldPhone      = "telephone"
+	FieldRIB        = "rib"
+	FieldMandataire = "mandataire"
+)
 
 // Clock returns the current time; services hold one as a field so that tests can fix it.
 type Clock func() time.Time

@@ -95,6 +95,12 @@ func Conflict(field string) *Error {
 		return &Error{Code: ECONFLICT, Message: "This passport number is registered to another insured person.", Fields: []FieldError{{Field: field, Rule: "is registered to another insured person"}}}
 	case "affiliation":
 		return Errorf(ECONFLICT, "An employer with this affiliation number exists already.")
+	case "login":
+		return &Error{Code: ECONFLICT, Message: "This login is taken.", Fields: []FieldError{{Field: field, Rule: "is taken"}}}
+	case "passkey":
+		return Errorf(ECONFLICT, "This passkey is registered already.")
+	case "token":
+		return Errorf(ECONFLICT, "This token exists already.")
 	}
 	return Errorf(ECONFLICT, "The record conflicts with an existing one.")
 }

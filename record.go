@@ -38,6 +38,8 @@ type EmployeeRecord struct {
 
 // Store persists records. Every method is one transaction. Methods return *Error with the codes named.
 type Store interface {
+	AccessStore
+
 	// CreateEmployer allocates an id, calls seal with it (the id is bound into every ciphertext),
 	// and inserts the record. ECONFLICT if the affiliation exists.
 	CreateEmployer(ctx context.Context, seal func(id int64) (*EmployerRecord, error)) (int64, error)
@@ -53,6 +55,8 @@ type Store interface {
 	UpdateEmployee(ctx context.Context, r *EmployeeRecord) error
 	// EmployeeByImmIndex returns the record whose immatriculation has this blind index. ENOTFOUND.
 	EmployeeByImmIndex(ctx context.Context, idx []byte) (*EmployeeRecord, error)
+	// EmployeeByID returns the record with this internal id. ENOTFOUND.
+	EmployeeByID(ctx context.Context, id int64) (*EmployeeRecord, error)
 	// EmployeesByCINIndex returns the records whose CIN or passport has this blind index.
 	EmployeesByCINIndex(ctx context.Context, idx []byte) ([]*EmployeeRecord, error)
 	// EmployeesByNameIndex returns up to limit records that carry every one of the name-word indexes.
@@ -94,7 +98,8 @@ type Store interface {
 	BeginReindex(ctx context.Context) (Reindexer, error)
 
 	// Dump calls fn with every row of the store, read in one consistent snapshot while writers go on,
-	// in an order Restore can insert: agencies, employers, employees, employments, tokens, erasures, settings.
+	// in an order Restore can insert: agencies, employers, employees, employments, operator tokens,
+	// erasures, settings, accounts, passkeys, tokens, journal entries, journal hashes, checkpoints.
 	Dump(ctx context.Context, fn func(*DumpItem) error) error
 
 	Close() error
@@ -157,6 +162,23 @@ type DumpItem struct {
 	OperatorToken *OperatorToken  `json:"operator_token,omitempty"`
 	Erasure       *Erasure        `json:"erasure,omitempty"`
 	Setting       *Setting        `json:"setting,omitempty"`
+	Account       *Account        `json:"account,omitempty"`
+	Passkey       *Passkey        `json:"passkey,omitempty"`
+	Token         *Token          `json:"token,omitempty"`
+	Journal       *JournalRow     `json:"journal,omitempty"`
+}
+
+// JournalRow is one row of the access journal's tables, as a backup carries it: an entry (Index,
+// Entry, Record), a stored hash of the Merkle tree (Index, Hash) or a signed checkpoint (Size, Signed).
+// Exactly one group is set.
+type JournalRow struct {
+	Kind   string `json:"kind"` // "entry", "hash", "checkpoint"
+	Index  int64  `json:"index,omitempty"`
+	Entry  []byte `json:"entry,omitempty"`
+	Record string `json:"record,omitempty"`
+	Hash   []byte `json:"hash,omitempty"`
+	Size   int64  `json:"size,omitempty"`
+	Signed []byte `json:"signed,omitempty"`
 }
 
 // Setting is a store-wide setting, such as the blind-index key version.
@@ -192,6 +214,10 @@ type Loader interface {
 	PutOperatorToken(t OperatorToken) error
 	PutErasure(e Erasure) error
 	PutSetting(s Setting) error
+	PutAccount(a Account) error
+	PutPasskey(p Passkey) error
+	PutToken(t Token) error
+	PutJournal(r JournalRow) error
 	Commit() error
 	Rollback() error
 }

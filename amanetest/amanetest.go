@@ -12,6 +12,7 @@ import (
 
 	"amane"
 	"amane/gate"
+	"amane/journal"
 	"amane/postgres"
 	"amane/postgres/pgtest"
 	"amane/sqlite"
@@ -20,12 +21,30 @@ import (
 
 // Registry is an opened test registry.
 type Registry struct {
-	Kind   string // "sqlite" or "postgres"
-	Dir    string // the data directory (keyring, and the SQLite store)
-	DBPath string // the SQLite file; for PostgreSQL, the store's URL
-	Store  amane.Store
-	Vault  *vault.Vault
-	Gate   *gate.Gate
+	Kind    string // "sqlite" or "postgres"
+	Dir     string // the data directory (keyring, and the SQLite store)
+	DBPath  string // the SQLite file; for PostgreSQL, the store's URL
+	Store   amane.Store
+	Vault   *vault.Vault
+	Gate    *gate.Gate
+	Journal *journal.Journal // the store's access journal, the gate's; keys in Dir
+}
+
+// withJournal opens the access journal in st (keys and witness in dir) and wires it to a gate over
+// st. The journal is closed when the test ends, before the store.
+func withJournal(t testing.TB, r *Registry, st amane.Store) {
+	t.Helper()
+	signer, verifier, err := journal.LoadKeys(r.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := st.(journal.Store)
+	j, err := journal.Open(context.Background(), js, signer, verifier, filepath.Join(r.Dir, journal.WitnessFile+"."+r.Kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	r.Store, r.Journal, r.Gate = st, j, gate.New(st, r.Vault).UseJournal(j, js)
 }
 
 // Passphrase is the test keyring's passphrase.
@@ -54,7 +73,9 @@ func Open(t testing.TB) *Registry {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &Registry{Kind: "sqlite", Dir: dir, DBPath: db, Store: st, Vault: v, Gate: gate.New(st, v)}
+	r := &Registry{Kind: "sqlite", Dir: dir, DBPath: db, Vault: v}
+	withJournal(t, r, st)
+	return r
 }
 
 // OpenPostgres is Open on a PostgreSQL schema of its own (see pgtest: it skips, or fails in CI, when
@@ -68,7 +89,8 @@ func OpenPostgres(t testing.TB) *Registry {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	r.Kind, r.DBPath, r.Store, r.Gate = "postgres", url, st, gate.New(st, r.Vault)
+	r.Kind, r.DBPath = "postgres", url
+	withJournal(t, r, st)
 	return r
 }
 
@@ -78,9 +100,18 @@ func Each(t *testing.T, fn func(t *testing.T, r *Registry)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, OpenPostgres(t)) })
 }
 
-// Context returns a context carrying a principal of the given role.
+// Purpose is the purpose Context states.
+var Purpose = amane.Purpose{Code: "dossier", Reference: "TEST-2026-001"}
+
+// Context returns a context carrying a principal of the given role with national reach, stating
+// Purpose.
 func Context(role string) context.Context {
-	return amane.NewContextWithPrincipal(context.Background(), &amane.Principal{ID: "test:" + role, Role: role})
+	return As(&amane.Principal{ID: "test:" + role, Role: role})
+}
+
+// As returns a context carrying p, stating Purpose.
+func As(p *amane.Principal) context.Context {
+	return amane.NewContextWithPurpose(amane.NewContextWithPrincipal(context.Background(), p), Purpose)
 }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers, for capturing a server's log.

@@ -14,6 +14,12 @@
 //	{"operator_token":{…}}
 //	{"erasure":{…}}
 //	{"setting":{"name":"index_key_version","value":"2"}}
+//	{"account":{…}}
+//	{"passkey":{…}}
+//	{"token":{…}}
+//	{"journal":{"kind":"entry","index":0,"entry":"…","record":"employee/7"}}
+//	{"journal":{"kind":"hash","index":0,"hash":"…"}}
+//	{"journal":{"kind":"checkpoint","size":1,"signed":"…"}}
 //	{"end":true,"rows":{"agency":3,"employee":…},"sha256":"…"}
 //
 // The first line is the header: the format, when the snapshot was taken (RFC 3339, UTC) and the kind
@@ -22,7 +28,13 @@
 // key set, except that employments carry employee_id and employer_id (amane.Employment keeps its
 // ids out of JSON). The last line is the trailer: the number of rows of each kind and the SHA-256
 // (hex) of every byte before the trailer, header included. A stream that stops before its trailer,
-// or whose counts or hash disagree, is refused before Restore commits anything.
+// or whose counts or hash disagree, is refused before Restore commits anything. A trailer may leave
+// out kinds added later (account, passkey, token, journal: backups written before accounts arrived),
+// which then count zero; a kind the reader does not know is refused.
+//
+// The access journal travels as its stored rows (entries with their record reference, the Merkle
+// tree's stored hashes, the signed checkpoints), not recomputed: the restored journal verifies
+// against the same checkpoints and witness file as the source's.
 //
 // Rows are the store's own: personal fields are ciphertext, blind indexes are keyed, data keys are
 // wrapped by the key-encryption keys. The backup holds no key-encryption key and no index key, so
@@ -64,10 +76,15 @@ const (
 	KindOperatorToken = "operator_token"
 	KindErasure       = "erasure"
 	KindSetting       = "setting"
+	KindAccount       = "account"
+	KindPasskey       = "passkey"
+	KindToken         = "token"
+	KindJournal       = "journal"
 )
 
 // Kinds lists the row kinds in dump order.
-var Kinds = []string{KindAgency, KindEmployer, KindEmployee, KindEmployment, KindOperatorToken, KindErasure, KindSetting}
+var Kinds = []string{KindAgency, KindEmployer, KindEmployee, KindEmployment, KindOperatorToken, KindErasure, KindSetting,
+	KindAccount, KindPasskey, KindToken, KindJournal}
 
 // progressEvery is how many rows pass between two calls of a progress function.
 const progressEvery = 256
@@ -117,6 +134,10 @@ type row struct {
 	OperatorToken *amane.OperatorToken  `json:"operator_token,omitempty"`
 	Erasure       *amane.Erasure        `json:"erasure,omitempty"`
 	Setting       *amane.Setting        `json:"setting,omitempty"`
+	Account       *amane.Account        `json:"account,omitempty"`
+	Passkey       *amane.Passkey        `json:"passkey,omitempty"`
+	Token         *amane.Token          `json:"token,omitempty"`
+	Journal       *amane.JournalRow     `json:"journal,omitempty"`
 }
 
 type employment struct {
@@ -127,7 +148,8 @@ type employment struct {
 }
 
 func toRow(it *amane.DumpItem) (*row, string, error) {
-	r := &row{Agency: it.Agency, Employer: it.Employer, Employee: it.Employee, OperatorToken: it.OperatorToken, Erasure: it.Erasure, Setting: it.Setting}
+	r := &row{Agency: it.Agency, Employer: it.Employer, Employee: it.Employee, OperatorToken: it.OperatorToken, Erasure: it.Erasure, Setting: it.Setting,
+		Account: it.Account, Passkey: it.Passkey, Token: it.Token, Journal: it.Journal}
 	if e := it.Employee; e != nil && (e.Imm == nil || e.Surname == nil || e.FirstName == nil) {
 		// An erased person's NOT NULL fields are empty; SQLite reads an empty BLOB as nil, which
 		// PostgreSQL would take for NULL.
@@ -161,6 +183,10 @@ func (r *row) kind() (string, error) {
 	set(r.OperatorToken != nil, KindOperatorToken)
 	set(r.Erasure != nil, KindErasure)
 	set(r.Setting != nil, KindSetting)
+	set(r.Account != nil, KindAccount)
+	set(r.Passkey != nil, KindPasskey)
+	set(r.Token != nil, KindToken)
+	set(r.Journal != nil, KindJournal)
 	if n != 1 {
 		return "", fmt.Errorf("a row must have exactly one kind, this one has %d", n)
 	}
@@ -168,7 +194,8 @@ func (r *row) kind() (string, error) {
 }
 
 func (r *row) item() *amane.DumpItem {
-	it := &amane.DumpItem{Agency: r.Agency, Employer: r.Employer, Employee: r.Employee, OperatorToken: r.OperatorToken, Erasure: r.Erasure, Setting: r.Setting}
+	it := &amane.DumpItem{Agency: r.Agency, Employer: r.Employer, Employee: r.Employee, OperatorToken: r.OperatorToken, Erasure: r.Erasure, Setting: r.Setting,
+		Account: r.Account, Passkey: r.Passkey, Token: r.Token, Journal: r.Journal}
 	if j := r.Employment; j != nil {
 		it.Employment = &amane.Employment{EmployeeID: j.EmployeeID, EmployerID: j.EmployerID, Since: j.Since, State: j.State}
 	}

@@ -42,6 +42,12 @@ type reader struct {
 	sum       *Summary
 	employers map[int64]bool
 	employees map[int64]uint8
+	accounts  map[int64]bool
+	logins    map[string]bool
+	tokens    map[int64]bool
+	// The journal's rows come in increasing order per table (entry and hash index, checkpoint size):
+	// the last of each is enough to refuse a repeated or reordered row.
+	lastEntry, lastHash, lastCheckpoint int64
 }
 
 func (rd *reader) errf(format string, args ...any) error {
@@ -58,7 +64,8 @@ func open(r io.Reader, identities []age.Identity) (*reader, error) {
 		return nil, fmt.Errorf("backup: cannot decrypt: %w", err)
 	}
 	rd := &reader{br: bufio.NewReaderSize(dr, 256<<10), h: sha256.New(), sum: &Summary{Rows: newRows(), KeyVersions: map[uint32]int64{}},
-		employers: map[int64]bool{}, employees: map[int64]uint8{}}
+		employers: map[int64]bool{}, employees: map[int64]uint8{}, accounts: map[int64]bool{}, logins: map[string]bool{}, tokens: map[int64]bool{},
+		lastEntry: -1, lastHash: -1, lastCheckpoint: 0}
 	line, err := rd.readLine()
 	if err != nil {
 		return nil, err
@@ -196,6 +203,70 @@ func (rd *reader) check(r *row) error {
 			return rd.errf("employee %d is erased but still has a data key", id)
 		}
 		rd.employees[id] = f | erased
+	case r.Account != nil:
+		a := r.Account
+		if a.ID <= 0 {
+			return rd.errf("account without an id")
+		}
+		if rd.accounts[a.ID] {
+			return rd.errf("account %d appears twice", a.ID)
+		}
+		if rd.logins[a.Login] { // the login is a handle, never personal data; still, the message names the id only
+			return rd.errf("account %d: its login is another account's", a.ID)
+		}
+		rd.accounts[a.ID], rd.logins[a.Login] = true, true
+	case r.Passkey != nil:
+		p := r.Passkey
+		if len(p.ID) == 0 {
+			return rd.errf("passkey without a credential id")
+		}
+		if !rd.accounts[p.AccountID] {
+			return rd.errf("passkey of account %d, which is not in the backup before it", p.AccountID)
+		}
+	case r.Token != nil:
+		tk := r.Token
+		if tk.ID <= 0 || len(tk.Hash) == 0 {
+			return rd.errf("token without an id or a hash")
+		}
+		if rd.tokens[tk.ID] {
+			return rd.errf("token %d appears twice", tk.ID)
+		}
+		rd.tokens[tk.ID] = true
+	case r.Journal != nil:
+		return rd.checkJournal(r.Journal)
+	}
+	return nil
+}
+
+// checkJournal checks one journal row: exactly its kind's fields, in increasing order per kind.
+func (rd *reader) checkJournal(j *amane.JournalRow) error {
+	switch j.Kind {
+	case "entry":
+		if len(j.Entry) == 0 || j.Hash != nil || j.Size != 0 || j.Signed != nil {
+			return rd.errf("journal entry %d: an entry has an index, its bytes and a record reference only", j.Index)
+		}
+		if j.Index <= rd.lastEntry {
+			return rd.errf("journal entry %d after entry %d: entries must come once each, in index order", j.Index, rd.lastEntry)
+		}
+		rd.lastEntry = j.Index
+	case "hash":
+		if len(j.Hash) != sha256.Size || j.Entry != nil || j.Record != "" || j.Size != 0 || j.Signed != nil {
+			return rd.errf("journal hash %d: a stored hash has an index and %d bytes only", j.Index, sha256.Size)
+		}
+		if j.Index <= rd.lastHash {
+			return rd.errf("journal hash %d after hash %d: stored hashes must come once each, in index order", j.Index, rd.lastHash)
+		}
+		rd.lastHash = j.Index
+	case "checkpoint":
+		if j.Size <= 0 || len(j.Signed) == 0 || j.Index != 0 || j.Entry != nil || j.Record != "" || j.Hash != nil {
+			return rd.errf("journal checkpoint: a checkpoint has a size and a signed note only")
+		}
+		if j.Size <= rd.lastCheckpoint {
+			return rd.errf("journal checkpoint of size %d after size %d: checkpoints must come once each, by size", j.Size, rd.lastCheckpoint)
+		}
+		rd.lastCheckpoint = j.Size
+	default:
+		return rd.errf("journal row of unknown kind %.20q", j.Kind)
 	}
 	return nil
 }
@@ -211,12 +282,14 @@ func (rd *reader) finish(line []byte) error {
 		return rd.errf("the SHA-256 of the lines before the trailer does not match the trailer's")
 	}
 	for _, k := range Kinds {
-		if t.Rows[k] != rd.sum.Rows[k] {
+		if t.Rows[k] != rd.sum.Rows[k] { // a kind absent from an older trailer counts zero
 			return rd.errf("the trailer counts %d %s rows, the backup holds %d", t.Rows[k], k, rd.sum.Rows[k])
 		}
 	}
-	if len(t.Rows) != len(Kinds) {
-		return rd.errf("the trailer counts a kind of row this version does not know")
+	for k := range t.Rows {
+		if _, ok := rd.sum.Rows[k]; !ok {
+			return rd.errf("the trailer counts a kind of row this version does not know")
+		}
 	}
 	switch _, err := rd.br.ReadByte(); {
 	case err == nil:
@@ -256,10 +329,10 @@ func decode(line []byte, v any) error {
 	return errors.New("malformed JSON")
 }
 
-// Verify decrypts a backup and checks every line: the header, each row (unique ids; employments and
-// erasures that refer to rows before them; erased employees without a data key), the trailer's
-// counts and hash, and the end of the file. Errors name the line and the problem, never a field's
-// content.
+// Verify decrypts a backup and checks every line: the header, each row (unique ids and logins;
+// employments, erasures and passkeys that refer to rows before them; erased employees without a data
+// key; journal rows well formed and in order), the trailer's counts and hash, and the end of the
+// file. Errors name the line and the problem, never a field's content.
 func Verify(r io.Reader, identities []age.Identity) (*Summary, error) {
 	rd, err := open(r, identities)
 	if err != nil {
@@ -398,6 +471,14 @@ func put(l amane.Loader, it *amane.DumpItem) error {
 		return l.PutErasure(*it.Erasure)
 	case it.Setting != nil:
 		return l.PutSetting(*it.Setting)
+	case it.Account != nil:
+		return l.PutAccount(*it.Account)
+	case it.Passkey != nil:
+		return l.PutPasskey(*it.Passkey)
+	case it.Token != nil:
+		return l.PutToken(*it.Token)
+	case it.Journal != nil:
+		return l.PutJournal(*it.Journal)
 	}
 	return nil
 }

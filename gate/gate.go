@@ -7,17 +7,20 @@
 // (all errors at once) → normalize → seal each personal field under the subject's data key, bound to
 // the record and the field → compute blind indexes → store, in one transaction.
 //
-// The journal and the sentinel (later issues) slot in between the decision and the unwrap.
+// Every access to personal data passes policy.go first: principal → role → purpose → scope (decided on
+// ciphertext records, internal ids and non-personal business data) → a journal entry, durable → only
+// then unwrap, open, and mask what was not revealed. Refusals are journaled too. The sentinel (a
+// later issue) slots in between the decision and the journal.
 package gate
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"amane"
+	"amane/journal"
 	"amane/vault"
 )
 
@@ -50,34 +53,25 @@ const (
 
 // Gate implements amane.Registry.
 type Gate struct {
-	store  amane.Store
-	vault  *vault.Vault
-	opener *vault.Opener
-	Now    amane.Clock
+	store     amane.Store
+	vault     *vault.Vault
+	opener    *vault.Opener
+	journal   Journal
+	jstore    journal.Store
+	purposes  []amane.PurposeChoice
+	unchecked bool
+	Now       amane.Clock
 }
 
 var _ amane.Registry = (*Gate)(nil)
 
 // New returns the gate over store and v. It is the only caller of vault.NewOpener.
 func New(store amane.Store, v *vault.Vault) *Gate {
-	return &Gate{store: store, vault: v, opener: vault.NewOpener(v), Now: time.Now}
+	return &Gate{store: store, vault: v, opener: vault.NewOpener(v), purposes: amane.DefaultPurposes, Now: time.Now}
 }
 
 func employerSubject(id int64) string { return fmt.Sprintf("employer/%d", id) }
 func employeeSubject(id int64) string { return fmt.Sprintf("employee/%d", id) }
-
-// authorize decides whether the principal in ctx may act. Until accounts arrive, the operator (API
-// token) and the system (CLI, loads) may do everything; anyone else nothing.
-func authorize(ctx context.Context) error {
-	p := amane.PrincipalFromContext(ctx)
-	if p == nil {
-		return amane.Errorf(amane.EUNAUTHORIZED, "Sign in first.")
-	}
-	if p.Role != amane.RoleOperator && p.Role != amane.RoleSystem {
-		return amane.Errorf(amane.EFORBIDDEN, "Your role may not read or change the registry.")
-	}
-	return nil
-}
 
 // SealEmployer turns a validated employer into the record the store keeps, bound to id.
 func (g *Gate) SealEmployer(id int64, e *amane.Employer) (*amane.EmployerRecord, error) {

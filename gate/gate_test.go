@@ -78,8 +78,12 @@ func testLookups(t *testing.T, r *amanetest.Registry) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Surname != "Chérif" || e.FirstName != "Aïcha" || e.CIN != "C654321" || len(e.Employments) != 1 || e.Employments[0].Affiliation != "1234567" {
+		if e.Surname != "Chérif" || e.FirstName != "Aïcha" || e.CIN != amane.MaskCIN("C654321") || len(e.Employments) != 1 || e.Employments[0].Affiliation != "1234567" {
 			t.Fatalf("got %+v", e)
+		}
+		e, err = f.gate.Employee(amane.NewContextWithReveal(f.ctx, amane.FieldCIN), "223456789")
+		if err != nil || e.CIN != "C654321" {
+			t.Fatalf("revealed: %+v %v", e, err)
 		}
 	})
 	t.Run("ByCINLowerCase", func(t *testing.T) {
@@ -114,11 +118,11 @@ func testLookups(t *testing.T, r *amanetest.Registry) {
 		})
 	}
 	t.Run("Employer", func(t *testing.T) {
-		e, err := f.gate.Employer(f.ctx, "1234567")
+		e, err := f.gate.Employer(amane.NewContextWithReveal(f.ctx, amane.RevealAll), "1234567")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Representative.CIN != "BE123456" || e.Phone != "+212612345678" || len(e.Employees) != 3 {
+		if e.Representative.CIN != "BE123456" || e.Phone != "+212612345678" || len(e.Employees) != 3 || e.Employees[0].CIN != "AB123456" {
 			t.Fatalf("got %+v", e)
 		}
 	})
@@ -199,7 +203,7 @@ func testUpdate(t *testing.T, r *amanetest.Registry) {
 	if err := f.gate.UpdateEmployer(f.ctx, er); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.gate.Employer(f.ctx, "1234567")
+	got, err := f.gate.Employer(amane.NewContextWithReveal(f.ctx, amane.FieldEmail), "1234567")
 	if err != nil || got.Email != "contact@atlas.example" {
 		t.Fatalf("employer update: %v %v", got, err)
 	}

@@ -9,9 +9,10 @@ import (
 	"amane/ids"
 )
 
-// Employer implements amane.Registry.
+// Employer implements amane.Registry: the employer and its employees, one journal entry per record.
 func (g *Gate) Employer(ctx context.Context, affiliation string) (*amane.EmployerWithEmployees, error) {
-	if err := authorize(ctx); err != nil {
+	d, err := g.begin(ctx, actRead)
+	if err != nil {
 		return nil, err
 	}
 	aff, err := ids.ParseAffiliation(affiliation)
@@ -22,20 +23,36 @@ func (g *Gate) Employer(ctx context.Context, affiliation string) (*amane.Employe
 	if err != nil {
 		return nil, err
 	}
-	e, err := g.openEmployer(r)
-	if err != nil {
-		return nil, err
+	rule, ok := d.employerScope(r)
+	if !ok {
+		return nil, d.deny(ctx, employerRef(r.ID), rule, outOfScope())
 	}
 	recs, jobs, err := g.store.EmployeesOf(ctx, r.ID)
 	if err != nil {
 		return nil, err
 	}
+	refs := make([]string, 0, 1+len(recs))
+	refs = append(refs, employerRef(r.ID))
+	for _, rec := range recs {
+		refs = append(refs, employeeRef(rec.ID))
+	}
+	fields := append(d.fieldsShown(employerClear, amane.FieldRepCIN, amane.FieldEmail, amane.FieldPhone, amane.FieldRIB, amane.FieldMandataire),
+		d.fieldsShown(employeeClear, amane.FieldCIN, amane.FieldPassport)...)
+	if err := d.grant(ctx, refs, fields, rule); err != nil {
+		return nil, err
+	}
+	e, err := g.openEmployer(r)
+	if err != nil {
+		return nil, err
+	}
+	d.maskEmployer(e)
 	out := &amane.EmployerWithEmployees{Employer: *e, Employees: make([]amane.Employee, 0, len(recs))}
 	for i, rec := range recs {
 		emp, err := g.openEmployee(rec)
 		if err != nil {
 			return nil, err
 		}
+		d.maskEmployee(emp)
 		emp.Employments = []amane.Employment{jobs[i]}
 		out.Employees = append(out.Employees, *emp)
 	}
@@ -44,24 +61,35 @@ func (g *Gate) Employer(ctx context.Context, affiliation string) (*amane.Employe
 
 // CreateEmployer implements amane.Registry.
 func (g *Gate) CreateEmployer(ctx context.Context, e *amane.Employer) error {
-	if err := authorize(ctx); err != nil {
+	d, err := g.begin(ctx, actCreate)
+	if err != nil {
 		return err
 	}
 	if errs := e.Normalize(); len(errs) > 0 {
 		return invalid(errs)
+	}
+	rule, ok := d.employerScope(&amane.EmployerRecord{EmployerIdentity: e.EmployerIdentity})
+	if !ok {
+		return d.deny(ctx, "", rule, outOfScope())
 	}
 	id, err := g.store.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return g.SealEmployer(id, e) })
 	if err != nil {
 		return err
 	}
 	e.ID = id
-	return nil
+	return d.grant(ctx, []string{employerRef(id)}, allEmployerFields, rule)
 }
+
+var (
+	allEmployerFields = []string{fRepSurname, fRepFirstName, fRepCIN, fEmail, fPhone, fRIB, fMandataire}
+	allEmployeeFields = []string{fImm, fCIN, fPassport, fSurname, fFirstName}
+)
 
 // UpdateEmployer implements amane.Registry. Every personal field is sealed anew under a fresh data key,
 // which replaces the old one: nothing sealed under the old key stays readable.
 func (g *Gate) UpdateEmployer(ctx context.Context, e *amane.Employer) error {
-	if err := authorize(ctx); err != nil {
+	d, err := g.begin(ctx, actUpdate)
+	if err != nil {
 		return err
 	}
 	if errs := e.Normalize(); len(errs) > 0 {
@@ -69,6 +97,16 @@ func (g *Gate) UpdateEmployer(ctx context.Context, e *amane.Employer) error {
 	}
 	old, err := g.store.EmployerByAffiliation(ctx, e.Affiliation)
 	if err != nil {
+		return err
+	}
+	rule, ok := d.employerScope(old)
+	if ok {
+		rule, ok = d.employerScope(&amane.EmployerRecord{EmployerIdentity: e.EmployerIdentity}) // not moved out of reach
+	}
+	if !ok {
+		return d.deny(ctx, employerRef(old.ID), rule, outOfScope())
+	}
+	if err := d.grant(ctx, []string{employerRef(old.ID)}, allEmployerFields, rule); err != nil {
 		return err
 	}
 	r, err := g.SealEmployer(old.ID, e) // a fresh data key: each key seals a field once
@@ -81,7 +119,8 @@ func (g *Gate) UpdateEmployer(ctx context.Context, e *amane.Employer) error {
 
 // Employee implements amane.Registry.
 func (g *Gate) Employee(ctx context.Context, imm string) (*amane.Employee, error) {
-	if err := authorize(ctx); err != nil {
+	d, err := g.begin(ctx, actRead)
+	if err != nil {
 		return nil, err
 	}
 	n, err := ids.ParseImmatriculation(imm)
@@ -92,23 +131,88 @@ func (g *Gate) Employee(ctx context.Context, imm string) (*amane.Employee, error
 	if err != nil {
 		return nil, err
 	}
-	return g.withEmployments(ctx, r)
+	return g.readEmployee(ctx, d, r)
 }
 
-func (g *Gate) withEmployments(ctx context.Context, r *amane.EmployeeRecord) (*amane.Employee, error) {
+// EmployeeByID implements amane.Registry.
+func (g *Gate) EmployeeByID(ctx context.Context, id int64) (*amane.Employee, error) {
+	d, err := g.begin(ctx, actRead)
+	if err != nil {
+		return nil, err
+	}
+	r, err := g.store.EmployeeByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return g.readEmployee(ctx, d, r)
+}
+
+// readEmployee decides on one record, journals, then opens and masks.
+func (g *Gate) readEmployee(ctx context.Context, d *decision, r *amane.EmployeeRecord) (*amane.Employee, error) {
+	jobs, err := g.store.Employments(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	rule, ok := d.employeeScope(r.ID, jobs)
+	if !ok {
+		return nil, d.deny(ctx, employeeRef(r.ID), rule, outOfScope())
+	}
+	if err := d.grant(ctx, []string{employeeRef(r.ID)}, d.fieldsShown(employeeClear, amane.FieldCIN, amane.FieldPassport), rule); err != nil {
+		return nil, err
+	}
 	e, err := g.openEmployee(r)
 	if err != nil {
 		return nil, err
 	}
-	if e.Employments, err = g.store.Employments(ctx, r.ID); err != nil {
+	d.maskEmployee(e)
+	e.Employments = jobs
+	return e, nil
+}
+
+// inScope keeps the records the principal may reach, with their employments. The others are left out
+// silently: a search shows only what its principal may see.
+func (g *Gate) inScope(ctx context.Context, d *decision, recs []*amane.EmployeeRecord) ([]*amane.EmployeeRecord, [][]amane.Employment, string, error) {
+	var keep []*amane.EmployeeRecord
+	var jobs [][]amane.Employment
+	rule := ""
+	for _, r := range recs {
+		js, err := g.store.Employments(ctx, r.ID)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if why, ok := d.employeeScope(r.ID, js); ok {
+			keep, jobs, rule = append(keep, r), append(jobs, js), why
+		}
+	}
+	return keep, jobs, rule, nil
+}
+
+// release journals the records found, then opens and masks them.
+func (g *Gate) release(ctx context.Context, d *decision, recs []*amane.EmployeeRecord, jobs [][]amane.Employment, rule string) ([]amane.Employee, error) {
+	refs := make([]string, len(recs))
+	for i, r := range recs {
+		refs[i] = employeeRef(r.ID)
+	}
+	if err := d.grant(ctx, refs, d.fieldsShown(employeeClear, amane.FieldCIN, amane.FieldPassport), rule); err != nil {
 		return nil, err
 	}
-	return e, nil
+	out := make([]amane.Employee, 0, len(recs))
+	for i, r := range recs {
+		e, err := g.openEmployee(r)
+		if err != nil {
+			return nil, err
+		}
+		d.maskEmployee(e)
+		e.Employments = jobs[i]
+		out = append(out, *e)
+	}
+	return out, nil
 }
 
 // EmployeesByCIN implements amane.Registry. It accepts a CIN or, for foreign employees, a passport.
 func (g *Gate) EmployeesByCIN(ctx context.Context, cin string) ([]amane.Employee, error) {
-	if err := authorize(ctx); err != nil {
+	d, err := g.begin(ctx, actSearch)
+	if err != nil {
 		return nil, err
 	}
 	var idx []byte
@@ -123,25 +227,20 @@ func (g *Gate) EmployeesByCIN(ctx context.Context, cin string) ([]amane.Employee
 	if err != nil {
 		return nil, err
 	}
-	return g.openAll(ctx, recs)
-}
-
-func (g *Gate) openAll(ctx context.Context, recs []*amane.EmployeeRecord) ([]amane.Employee, error) {
-	out := make([]amane.Employee, 0, len(recs))
-	for _, r := range recs {
-		e, err := g.withEmployments(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *e)
+	recs, jobs, rule, err := g.inScope(ctx, d, recs)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return g.release(ctx, d, recs, jobs, rule)
 }
 
-// SearchEmployees implements amane.Registry. Candidates come from the name-word blind indexes; each
-// is confirmed on its decrypted names, so that a truncated-index collision never shows a wrong person.
+// SearchEmployees implements amane.Registry. Candidates come from the name-word blind indexes, narrowed
+// to the principal's scope; each is confirmed on its decrypted names (inside the gate), so that a
+// truncated-index collision never shows a wrong person; only the confirmed ones are journaled and
+// released.
 func (g *Gate) SearchEmployees(ctx context.Context, query string, limit int) ([]amane.Employee, error) {
-	if err := authorize(ctx); err != nil {
+	d, err := g.begin(ctx, actSearch)
+	if err != nil {
 		return nil, err
 	}
 	words := amane.NameWords(query)
@@ -159,18 +258,21 @@ func (g *Gate) SearchEmployees(ctx context.Context, query string, limit int) ([]
 	if err != nil {
 		return nil, err
 	}
-	found, err := g.openAll(ctx, recs)
+	recs, jobs, rule, err := g.inScope(ctx, d, recs)
 	if err != nil {
 		return nil, err
 	}
-	out := found[:0]
-	for _, e := range found {
-		have := amane.NameWords(e.Surname + " " + e.FirstName)
-		if containsAll(have, words) {
-			out = append(out, e)
+	keep, keepJobs := recs[:0], jobs[:0]
+	for i, r := range recs {
+		e, err := g.openEmployee(r)
+		if err != nil {
+			return nil, err
+		}
+		if containsAll(amane.NameWords(e.Surname+" "+e.FirstName), words) {
+			keep, keepJobs = append(keep, r), append(keepJobs, jobs[i])
 		}
 	}
-	return out, nil
+	return g.release(ctx, d, keep, keepJobs, rule)
 }
 
 func containsAll(have, want []string) bool {
@@ -189,26 +291,57 @@ func containsAll(have, want []string) bool {
 	return true
 }
 
+// employmentsScope decides whether the principal may create a person with these employments: an agent
+// only at its agency's employers.
+func (g *Gate) employmentsScope(ctx context.Context, d *decision, jobs []amane.Employment) (string, bool, error) {
+	if d.p.Role != amane.RoleAgent {
+		rule, ok := d.employeeScope(0, nil)
+		return rule, ok, nil
+	}
+	if len(jobs) == 0 {
+		return "no employer in the agency", false, nil
+	}
+	for _, j := range jobs {
+		r, err := g.store.EmployerByAffiliation(ctx, j.Affiliation)
+		if err != nil {
+			return "", false, err
+		}
+		if r.Agency != d.p.Agency {
+			return "outside the agency", false, nil
+		}
+	}
+	return "agency", true, nil
+}
+
 // CreateEmployee implements amane.Registry.
 func (g *Gate) CreateEmployee(ctx context.Context, e *amane.Employee) error {
-	if err := authorize(ctx); err != nil {
+	d, err := g.begin(ctx, actCreate)
+	if err != nil {
 		return err
 	}
 	if errs := e.Normalize(); len(errs) > 0 {
 		return invalid(errs)
+	}
+	rule, ok, err := g.employmentsScope(ctx, d, e.Employments)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return d.deny(ctx, "", rule, outOfScope())
 	}
 	id, err := g.store.CreateEmployee(ctx, func(id int64) (*amane.EmployeeRecord, error) { return g.SealEmployee(id, e) }, e.Employments)
 	if err != nil {
 		return err
 	}
 	e.ID = id
-	return nil
+	return d.grant(ctx, []string{employeeRef(id)}, allEmployeeFields, rule)
 }
 
 // UpdateEmployee implements amane.Registry: the immatriculation names the person; the other fields
 // are replaced and sealed anew under a fresh data key.
 func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
-	if err := authorize(ctx); err != nil {
+	d, err := g.begin(ctx, actUpdate)
+	if err != nil {
 		return err
 	}
 	if errs := e.Normalize(); len(errs) > 0 {
@@ -216,6 +349,17 @@ func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
 	}
 	old, err := g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, e.Immatriculation))
 	if err != nil {
+		return err
+	}
+	jobs, err := g.store.Employments(ctx, old.ID)
+	if err != nil {
+		return err
+	}
+	rule, ok := d.employeeScope(old.ID, jobs)
+	if !ok {
+		return d.deny(ctx, employeeRef(old.ID), rule, outOfScope())
+	}
+	if err := d.grant(ctx, []string{employeeRef(old.ID)}, allEmployeeFields, rule); err != nil {
 		return err
 	}
 	r, err := g.SealEmployee(old.ID, e) // a fresh data key: each key seals a field once
@@ -231,9 +375,12 @@ func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
 // and records who erased whom, when and on what ground. Only the system principal (the CLI, holding
 // the keys) may erase.
 func (g *Gate) EraseEmployee(ctx context.Context, imm, reason string) (int64, error) {
-	p := amane.PrincipalFromContext(ctx)
-	if p == nil || p.Role != amane.RoleSystem {
-		return 0, amane.Errorf(amane.EFORBIDDEN, "Only an administrator holding the keys may erase a person (amane erase).")
+	d, err := g.begin(ctx, actErase)
+	if err != nil {
+		if amane.ErrorCode(err) == amane.EFORBIDDEN {
+			return 0, amane.Errorf(amane.EFORBIDDEN, "Only an administrator holding the keys may erase a person (amane erase).")
+		}
+		return 0, err
 	}
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len(reason) > 500 {
@@ -247,6 +394,9 @@ func (g *Gate) EraseEmployee(ctx context.Context, imm, reason string) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	e := amane.Erasure{EmployeeID: r.ID, At: g.Now().UTC().Format(time.RFC3339), By: p.ID, Reason: reason}
-	return r.ID, g.store.EraseEmployee(ctx, r.ID, e)
+	e := amane.Erasure{EmployeeID: r.ID, At: g.Now().UTC().Format(time.RFC3339), By: d.p.ID, Reason: reason}
+	if err := g.store.EraseEmployee(ctx, r.ID, e); err != nil {
+		return 0, err
+	}
+	return r.ID, d.grant(ctx, []string{employeeRef(r.ID)}, nil, "erasure")
 }

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,9 +49,10 @@ type Journal struct {
 }
 
 type request struct {
-	data  []byte
-	index int64
-	done  chan error
+	data   []byte
+	record string
+	index  int64
+	done   chan error
 }
 
 // Open opens the journal kept in st. signer signs checkpoints; verifier (its public half) checks the
@@ -121,33 +123,75 @@ func (j *Journal) Append(ctx context.Context, e Entry) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return j.AppendRaw(ctx, b)
+	return j.append(ctx, b, e.Record)
+}
+
+// AppendAll adds entries, queued together, and returns once every one has committed (normally in one
+// transaction). On error, some may have committed.
+func (j *Journal) AppendAll(ctx context.Context, es []Entry) error {
+	now := FormatTime(j.Now())
+	reqs := make([]*request, len(es))
+	for i := range es {
+		if es[i].Time == "" {
+			es[i].Time = now
+		}
+		b, err := es[i].Encode()
+		if err != nil {
+			return err
+		}
+		reqs[i] = &request{data: b, record: es[i].Record, done: make(chan error, 1)}
+		if err := j.enqueue(ctx, reqs[i]); err != nil {
+			return err
+		}
+	}
+	for _, r := range reqs {
+		select {
+		case err := <-r.done:
+			if err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // AppendRaw appends an already encoded entry (see Entry.Encode).
 func (j *Journal) AppendRaw(ctx context.Context, data []byte) (int64, error) {
-	if len(data) == 0 {
-		return 0, errors.New("journal: empty entry")
+	return j.append(ctx, data, "")
+}
+
+func (j *Journal) append(ctx context.Context, data []byte, record string) (int64, error) {
+	r := &request{data: data, record: record, done: make(chan error, 1)}
+	if err := j.enqueue(ctx, r); err != nil {
+		return 0, err
 	}
-	r := &request{data: data, done: make(chan error, 1)}
-	j.closeMu.RLock()
-	if j.closed {
-		j.closeMu.RUnlock()
-		return 0, ErrClosed
-	}
-	select {
-	case j.reqs <- r:
-	case <-ctx.Done():
-		j.closeMu.RUnlock()
-		return 0, ctx.Err()
-	}
-	j.closeMu.RUnlock()
 	select {
 	case err := <-r.done:
 		return r.index, err
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
+}
+
+func (j *Journal) enqueue(ctx context.Context, r *request) error {
+	if len(r.data) == 0 {
+		return errors.New("journal: empty entry")
+	}
+	j.closeMu.RLock()
+	if j.closed {
+		j.closeMu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case j.reqs <- r:
+	case <-ctx.Done():
+		j.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	j.closeMu.RUnlock()
+	return nil
 }
 
 // writer is the group-commit goroutine: it takes every request waiting, up to MaxBatch, and writes
@@ -186,13 +230,48 @@ func (j *Journal) commit(batch []*request) error {
 	if j.err != nil {
 		return j.err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		err := j.try(ctx, batch)
+		if err == nil {
+			return nil
+		}
+		// The transaction may have committed all the same (a lost connection at commit), or another
+		// process (a CLI command while the server runs) appended first. Learn which, from the store.
+		size, serr := j.st.JournalSize(ctx)
+		if serr != nil || size < j.size {
+			j.err = fmt.Errorf("journal: state unknown after a failed append (%v); reopen the journal", err)
+			return fmt.Errorf("journal: append: %w", err)
+		}
+		if size > j.size {
+			got, gerr := j.st.JournalEntries(ctx, j.size, j.size+1)
+			if gerr == nil && len(got) == 1 && bytes.Equal(got[0], batch[0].data) {
+				j.err = fmt.Errorf("journal: an append reported %v but committed; reopen the journal", err)
+				return fmt.Errorf("journal: append: %w", err)
+			}
+			if gerr == nil && attempt < 10 { // another writer: take up its tree and try again
+				front := &memHashes{m: map[int64]tlog.Hash{}, next: hashReader(context.Background(), j.st)}
+				if _, ferr := front.ReadHashes(frontier(size)); ferr == nil {
+					front.keep(size)
+					j.size, j.front = size, front
+					continue
+				}
+			}
+		}
+		return fmt.Errorf("journal: append: %w", err)
+	}
+}
+
+// try writes batch at the current size, and on success makes it the committed tree.
+func (j *Journal) try(ctx context.Context, batch []*request) error {
 	n := j.size
 	// Work on a copy of the frontier: a failed transaction leaves the committed one as it was.
 	work := &memHashes{m: make(map[int64]tlog.Hash, len(j.front.m)+2*len(batch)), next: j.front.next}
 	for k, v := range j.front.m {
 		work.m[k] = v
 	}
-	entries := make([][]byte, len(batch))
+	entries, records := make([][]byte, len(batch)), make([]string, len(batch))
 	hashes := make([]tlog.Hash, 0, 2*len(batch)+8)
 	for i, r := range batch {
 		idx := n + int64(i)
@@ -205,20 +284,11 @@ func (j *Journal) commit(batch []*request) error {
 			work.m[base+int64(k)] = h
 		}
 		hashes = append(hashes, hs...)
-		entries[i] = r.data
+		entries[i], records[i] = r.data, r.record
 		r.index = idx
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := j.st.AppendJournal(ctx, n, entries, hashes); err != nil {
-		// The transaction may have committed all the same (a lost connection at commit): learn the
-		// size again, and refuse to go on if it cannot be known.
-		if size, serr := j.st.JournalSize(ctx); serr != nil || (size != n && size != n+int64(len(batch))) {
-			j.err = fmt.Errorf("journal: state unknown after a failed append (%v); reopen the journal", err)
-		} else if size == n+int64(len(batch)) {
-			j.err = fmt.Errorf("journal: an append reported %v but committed; reopen the journal", err)
-		}
-		return fmt.Errorf("journal: append: %w", err)
+	if err := j.st.AppendJournal(ctx, n, entries, records, hashes); err != nil {
+		return err
 	}
 	work.keep(n + int64(len(batch)))
 	j.front = work

@@ -19,7 +19,10 @@ var _ journal.Store = (*Store)(nil)
 // a second writer appending at the same index fails on the primary key.
 
 // AppendJournal implements journal.Store.
-func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, hashes []tlog.Hash) error {
+func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, records []string, hashes []tlog.Hash) error {
+	if len(records) != len(entries) {
+		return fmt.Errorf("postgres: %d journal entries with %d record references", len(entries), len(records))
+	}
 	hs := make([][]byte, len(hashes))
 	for i := range hashes {
 		hs[i] = hashes[i][:]
@@ -32,8 +35,9 @@ func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, ha
 		if size != n {
 			return amane.Errorf(amane.ECONFLICT, "The journal holds %d entries, not %d: another writer appended.", size, n)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO journal_entries (idx, entry)
-			SELECT $1::bigint + t.i - 1, t.e FROM unnest($2::bytea[]) WITH ORDINALITY AS t(e, i)`, n, entries); err != nil {
+		// No record is NULL, which no JournalByRecord lookup matches.
+		if _, err := tx.Exec(ctx, `INSERT INTO journal_entries (idx, entry, record)
+			SELECT $1::bigint + t.i - 1, t.e, nullif(t.r, '') FROM unnest($2::bytea[], $3::text[]) WITH ORDINALITY AS t(e, r, i)`, n, entries, records); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO journal_hashes (idx, hash)
@@ -45,6 +49,39 @@ func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, ha
 		return amane.Errorf(amane.ECONFLICT, "Another writer appended to the journal.")
 	}
 	return err
+}
+
+// Kinds of amane.JournalRow, one per journal table.
+const (
+	journalEntry      = "entry"
+	journalHash       = "hash"
+	journalCheckpoint = "checkpoint"
+)
+
+// JournalByRecord implements journal.Store: a range scan of the (record, idx) index.
+func (s *Store) JournalByRecord(ctx context.Context, record string, after int64, limit int) ([]int64, [][]byte, error) {
+	if record == "" || limit <= 0 {
+		return nil, nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT idx, entry FROM journal_entries WHERE record = $1 AND idx > $2 ORDER BY idx LIMIT $3`, record, after, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var idx []int64
+	var out [][]byte
+	for rows.Next() {
+		var i int64
+		var e []byte
+		if err := rows.Scan(&i, &e); err != nil {
+			return nil, nil, err
+		}
+		if e == nil {
+			e = []byte{}
+		}
+		idx, out = append(idx, i), append(out, e)
+	}
+	return idx, out, rows.Err()
 }
 
 // JournalSize implements journal.Store.

@@ -188,6 +188,45 @@ func (s *Store) Dump(ctx context.Context, fn func(*amane.DumpItem) error) error 
 				return &amane.DumpItem{Setting: &x}, r.Scan(&x.Name, &x.Value)
 			})
 		},
+		func() error {
+			return each(`SELECT `+accountCols+` FROM accounts ORDER BY id`, func(r pgx.Rows) (*amane.DumpItem, error) {
+				a, err := scanAccount(r)
+				return &amane.DumpItem{Account: a}, err
+			})
+		},
+		func() error { // after accounts: a passkey refers to its account
+			return each(`SELECT `+passkeyCols+` FROM passkeys ORDER BY account_id, id`, func(r pgx.Rows) (*amane.DumpItem, error) {
+				p, err := scanPasskey(r)
+				return &amane.DumpItem{Passkey: p}, err
+			})
+		},
+		func() error {
+			return each(`SELECT `+tokenCols+` FROM tokens ORDER BY id`, func(r pgx.Rows) (*amane.DumpItem, error) {
+				t, err := scanToken(r)
+				return &amane.DumpItem{Token: t}, err
+			})
+		},
+		func() error {
+			return each(`SELECT idx, entry, coalesce(record, '') FROM journal_entries ORDER BY idx`, func(r pgx.Rows) (*amane.DumpItem, error) {
+				j := amane.JournalRow{Kind: journalEntry}
+				err := r.Scan(&j.Index, &j.Entry, &j.Record)
+				return &amane.DumpItem{Journal: &j}, err
+			})
+		},
+		func() error {
+			return each(`SELECT idx, hash FROM journal_hashes ORDER BY idx`, func(r pgx.Rows) (*amane.DumpItem, error) {
+				j := amane.JournalRow{Kind: journalHash}
+				err := r.Scan(&j.Index, &j.Hash)
+				return &amane.DumpItem{Journal: &j}, err
+			})
+		},
+		func() error {
+			return each(`SELECT size, signed FROM journal_checkpoints ORDER BY size`, func(r pgx.Rows) (*amane.DumpItem, error) {
+				j := amane.JournalRow{Kind: journalCheckpoint}
+				err := r.Scan(&j.Size, &j.Signed)
+				return &amane.DumpItem{Journal: &j}, err
+			})
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -36,9 +36,12 @@ type loader struct {
 // tables holds buffered rows, one slice per table.
 type tables struct {
 	employers, employees, keys, words, employments [][]any
+	journal, hashes                                [][]any // a restored journal's entries and stored hashes
 }
 
-func (t *tables) size() int { return len(t.employees) + len(t.employers) + len(t.employments) }
+func (t *tables) size() int {
+	return len(t.employees) + len(t.employers) + len(t.employments) + len(t.journal) + len(t.hashes)
+}
 
 // BeginLoad implements amane.Store.
 func (s *Store) BeginLoad(ctx context.Context) (amane.Loader, error) {
@@ -212,6 +215,59 @@ func (l *loader) PutSetting(x amane.Setting) error {
 	return err
 }
 
+func (l *loader) PutAccount(a amane.Account) error {
+	if err := l.wait(); err != nil {
+		return err
+	}
+	_, err := l.tx.Exec(l.ctx, insertAccount, accountArgs(a.ID, &a)...)
+	return accessError(err)
+}
+
+func (l *loader) PutPasskey(p amane.Passkey) error {
+	if err := l.wait(); err != nil {
+		return err
+	}
+	_, err := l.tx.Exec(l.ctx, insertPasskey, p.AccountID, p.ID, p.Credential, p.Created)
+	return accessError(err)
+}
+
+func (l *loader) PutToken(t amane.Token) error {
+	if err := l.wait(); err != nil {
+		return err
+	}
+	_, err := l.tx.Exec(l.ctx, insertToken, tokenArgs(t.ID, &t)...)
+	return accessError(err)
+}
+
+// PutJournal inserts a journal row as it was: a restore carries the tree's stored hashes and signed
+// checkpoints over rather than recomputing them, so that the restored journal verifies against the
+// same checkpoints and witness. Entries and hashes, the bulk of a journal, go by COPY.
+func (l *loader) PutJournal(r amane.JournalRow) error {
+	switch r.Kind {
+	case journalEntry:
+		var rec any // no record is NULL, as AppendJournal stores it
+		if r.Record != "" {
+			rec = r.Record
+		}
+		entry := r.Entry
+		if entry == nil {
+			entry = []byte{}
+		}
+		l.buf.journal = append(l.buf.journal, []any{r.Index, entry, rec})
+		return l.maybeFlush()
+	case journalHash:
+		l.buf.hashes = append(l.buf.hashes, []any{r.Index, r.Hash})
+		return l.maybeFlush()
+	case journalCheckpoint:
+		if err := l.wait(); err != nil {
+			return err
+		}
+		_, err := l.tx.Exec(l.ctx, `INSERT INTO journal_checkpoints (size, signed) VALUES ($1, $2)`, r.Size, r.Signed)
+		return conflict(err)
+	}
+	return amane.Errorf(amane.EINVALID, "Unknown kind of journal row.")
+}
+
 func (l *loader) EmployerID(affiliation string) (int64, error) {
 	return l.affiliations[affiliation], nil
 }
@@ -266,6 +322,8 @@ func (l *loader) copy(b *tables) error {
 		{"data_keys", []string{"kind", "subject_id", "kek_version", "wrapped"}, b.keys},
 		{"name_index", []string{"word", "employee_id"}, b.words},
 		{"employments", []string{"employee_id", "employer_id", "since", "state"}, b.employments},
+		{"journal_entries", []string{"idx", "entry", "record"}, b.journal},
+		{"journal_hashes", []string{"idx", "hash"}, b.hashes},
 	} {
 		if len(t.rows) == 0 {
 			continue

@@ -410,7 +410,7 @@ func dedupe(words [][]byte) [][]byte {
 
 // EmployeesOf implements amane.Store.
 func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*amane.EmployeeRecord, jobs []amane.Employment, err error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+employeeCols+`, j.since, j.state, r.affiliation, r.raison_sociale
+	rows, err := s.pool.Query(ctx, `SELECT `+employeeCols+`, j.since, j.state, r.affiliation, r.raison_sociale, r.agence
 		FROM employments j JOIN employees e ON e.id = j.employee_id JOIN employers r ON r.id = j.employer_id
 		LEFT JOIN data_keys k ON k.kind = 2 AND k.subject_id = e.id
 		WHERE j.employer_id = $1 ORDER BY e.id`, employerID)
@@ -422,7 +422,7 @@ func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*aman
 		var r amane.EmployeeRecord
 		var ver int64
 		j := amane.Employment{EmployerID: employerID}
-		if err := rows.Scan(append(employeeDest(&r, &ver), &j.Since, &j.State, &j.Affiliation, &j.EmployerName)...); err != nil {
+		if err := rows.Scan(append(employeeDest(&r, &ver), &j.Since, &j.State, &j.Affiliation, &j.EmployerName, &j.Agency)...); err != nil {
 			return nil, nil, err
 		}
 		r.Key.Version = uint32(ver)
@@ -435,7 +435,7 @@ func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*aman
 
 // Employments implements amane.Store.
 func (s *Store) Employments(ctx context.Context, employeeID int64) ([]amane.Employment, error) {
-	rows, err := s.pool.Query(ctx, `SELECT j.employer_id, r.affiliation, r.raison_sociale, j.since, j.state
+	rows, err := s.pool.Query(ctx, `SELECT j.employer_id, r.affiliation, r.raison_sociale, r.agence, j.since, j.state
 		FROM employments j JOIN employers r ON r.id = j.employer_id WHERE j.employee_id = $1 ORDER BY j.since, r.affiliation`, employeeID)
 	if err != nil {
 		return nil, err
@@ -444,7 +444,7 @@ func (s *Store) Employments(ctx context.Context, employeeID int64) ([]amane.Empl
 	var out []amane.Employment
 	for rows.Next() {
 		j := amane.Employment{EmployeeID: employeeID}
-		if err := rows.Scan(&j.EmployerID, &j.Affiliation, &j.EmployerName, &j.Since, &j.State); err != nil {
+		if err := rows.Scan(&j.EmployerID, &j.Affiliation, &j.EmployerName, &j.Agency, &j.Since, &j.State); err != nil {
 			return nil, err
 		}
 		out = append(out, j)

@@ -18,7 +18,10 @@ var _ journal.Store = (*Store)(nil)
 // transaction; reads go through the read-only pool.
 
 // AppendJournal implements journal.Store.
-func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, hashes []tlog.Hash) error {
+func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, records []string, hashes []tlog.Hash) error {
+	if len(records) != len(entries) {
+		return fmt.Errorf("sqlite: %d journal entries with %d record references", len(entries), len(records))
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var size int64
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM journal_entries`).Scan(&size); err != nil {
@@ -27,13 +30,13 @@ func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, ha
 		if size != n {
 			return amane.Errorf(amane.ECONFLICT, "The journal holds %d entries, not %d: another writer appended.", size, n)
 		}
-		st, err := tx.PrepareContext(ctx, `INSERT INTO journal_entries (idx, entry) VALUES (?, ?)`)
+		st, err := tx.PrepareContext(ctx, insertJournalEntry)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		for i, e := range entries {
-			if _, err := st.ExecContext(ctx, n+int64(i), e); err != nil {
+			if _, err := st.ExecContext(ctx, n+int64(i), e, nullRecord(records[i])); err != nil {
 				return err
 			}
 		}
@@ -50,6 +53,49 @@ func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, ha
 		}
 		return nil
 	})
+}
+
+// Kinds of amane.JournalRow, one per journal table.
+const (
+	journalEntry      = "entry"
+	journalHash       = "hash"
+	journalCheckpoint = "checkpoint"
+)
+
+const insertJournalEntry = `INSERT INTO journal_entries (idx, entry, record) VALUES (?, ?, ?)`
+
+// nullRecord stores "no record" as NULL, which no JournalByRecord lookup matches.
+func nullRecord(r string) any {
+	if r == "" {
+		return nil
+	}
+	return r
+}
+
+// JournalByRecord implements journal.Store: a range scan of the (record, idx) index.
+func (s *Store) JournalByRecord(ctx context.Context, record string, after int64, limit int) ([]int64, [][]byte, error) {
+	if record == "" || limit <= 0 {
+		return nil, nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT idx, entry FROM journal_entries WHERE record = ? AND idx > ? ORDER BY idx LIMIT ?`, record, after, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var idx []int64
+	var out [][]byte
+	for rows.Next() {
+		var i int64
+		var e []byte
+		if err := rows.Scan(&i, &e); err != nil {
+			return nil, nil, err
+		}
+		if e == nil {
+			e = []byte{}
+		}
+		idx, out = append(idx, i), append(out, e)
+	}
+	return idx, out, rows.Err()
 }
 
 // JournalSize implements journal.Store.

@@ -25,6 +25,8 @@ type loader struct {
 	insAgency     *sql.Stmt
 	employerByAff *sql.Stmt
 	employeeByImm *sql.Stmt
+	insJournal    *sql.Stmt // prepared at the first journal row
+	insHash       *sql.Stmt
 	agencies      map[string]bool
 }
 
@@ -155,6 +157,49 @@ func (l *loader) PutErasure(e amane.Erasure) error {
 func (l *loader) PutSetting(x amane.Setting) error {
 	_, err := l.tx.ExecContext(l.ctx, `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, x.Name, x.Value)
 	return err
+}
+
+func (l *loader) PutAccount(a amane.Account) error {
+	_, err := l.tx.ExecContext(l.ctx, insertAccount, accountArgs(a.ID, &a)...)
+	return accessError(err, "login")
+}
+
+func (l *loader) PutPasskey(p amane.Passkey) error {
+	_, err := l.tx.ExecContext(l.ctx, insertPasskey, p.AccountID, p.ID, p.Credential, p.Created)
+	return accessError(err, "passkey")
+}
+
+func (l *loader) PutToken(t amane.Token) error {
+	_, err := l.tx.ExecContext(l.ctx, insertToken, tokenArgs(t.ID, &t)...)
+	return accessError(err, "token")
+}
+
+// PutJournal inserts a journal row as it was: a restore carries the tree's stored hashes and signed
+// checkpoints over rather than recomputing them, so that the restored journal verifies against the
+// same checkpoints and witness.
+func (l *loader) PutJournal(r amane.JournalRow) error {
+	var err error
+	switch r.Kind {
+	case journalEntry:
+		if l.insJournal == nil {
+			if l.insJournal, err = l.tx.PrepareContext(l.ctx, insertJournalEntry); err != nil {
+				return err
+			}
+		}
+		_, err = l.insJournal.ExecContext(l.ctx, r.Index, notNull(r.Entry), nullRecord(r.Record))
+	case journalHash:
+		if l.insHash == nil {
+			if l.insHash, err = l.tx.PrepareContext(l.ctx, `INSERT INTO journal_hashes (idx, hash) VALUES (?, ?)`); err != nil {
+				return err
+			}
+		}
+		_, err = l.insHash.ExecContext(l.ctx, r.Index, r.Hash)
+	case journalCheckpoint:
+		_, err = l.tx.ExecContext(l.ctx, `INSERT INTO journal_checkpoints (size, signed) VALUES (?, ?)`, r.Size, r.Signed)
+	default:
+		return amane.Errorf(amane.EINVALID, "Unknown kind of journal row.")
+	}
+	return accessError(err, "")
 }
 
 func (l *loader) Commit() error   { return l.tx.Commit() }

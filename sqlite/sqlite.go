@@ -443,7 +443,7 @@ func (s *Store) EmployeesByNameIndex(ctx context.Context, words [][]byte, limit 
 // EmployeesOf implements amane.Store.
 func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*amane.EmployeeRecord, jobs []amane.Employment, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+employeeCols+`, j.since, j.state, r.affiliation, r.raison_sociale
+		rows, err := tx.QueryContext(ctx, `SELECT `+employeeCols+`, j.since, j.state, r.affiliation, r.raison_sociale, r.agence
 			FROM employments j JOIN employees e ON e.id = j.employee_id JOIN employers r ON r.id = j.employer_id
 			LEFT JOIN data_keys k ON k.kind = 2 AND k.subject_id = e.id
 			WHERE j.employer_id = ? ORDER BY e.id`, employerID)
@@ -455,7 +455,7 @@ func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*aman
 			var r amane.EmployeeRecord
 			j := amane.Employment{EmployerID: employerID}
 			if err := rows.Scan(&r.ID, &r.AffiliationDate, &r.Imm, &r.CIN, &r.Passport, &r.Surname, &r.FirstName,
-				&r.ImmIndex, &r.CINIndex, &r.PassportIndex, &r.Key.Version, &r.Key.Blob, &j.Since, &j.State, &j.Affiliation, &j.EmployerName); err != nil {
+				&r.ImmIndex, &r.CINIndex, &r.PassportIndex, &r.Key.Version, &r.Key.Blob, &j.Since, &j.State, &j.Affiliation, &j.EmployerName, &j.Agency); err != nil {
 				return err
 			}
 			j.EmployeeID = r.ID
@@ -470,7 +470,7 @@ func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*aman
 // Employments implements amane.Store.
 func (s *Store) Employments(ctx context.Context, employeeID int64) (out []amane.Employment, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT j.employer_id, r.affiliation, r.raison_sociale, j.since, j.state
+		rows, err := tx.QueryContext(ctx, `SELECT j.employer_id, r.affiliation, r.raison_sociale, r.agence, j.since, j.state
 			FROM employments j JOIN employers r ON r.id = j.employer_id WHERE j.employee_id = ? ORDER BY j.since, r.affiliation`, employeeID)
 		if err != nil {
 			return err
@@ -478,7 +478,7 @@ func (s *Store) Employments(ctx context.Context, employeeID int64) (out []amane.
 		defer rows.Close()
 		for rows.Next() {
 			j := amane.Employment{EmployeeID: employeeID}
-			if err := rows.Scan(&j.EmployerID, &j.Affiliation, &j.EmployerName, &j.Since, &j.State); err != nil {
+			if err := rows.Scan(&j.EmployerID, &j.Affiliation, &j.EmployerName, &j.Agency, &j.Since, &j.State); err != nil {
 				return err
 			}
 			out = append(out, j)

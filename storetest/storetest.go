@@ -7,9 +7,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"amane"
+	"amane/journal"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Open returns a fresh, empty store for one test.
@@ -24,6 +28,10 @@ func Run(t *testing.T, open Open) {
 	t.Run("OperatorToken", func(t *testing.T) { testOperatorToken(t, open(t)) })
 	t.Run("DataKeys", func(t *testing.T) { testDataKeys(t, open(t)) })
 	t.Run("Erase", func(t *testing.T) { testErase(t, open(t)) })
+	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t)) })
+	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, open(t)) })
+	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
+	t.Run("JournalByRecord", func(t *testing.T) { testJournalByRecord(t, open(t)) })
 	t.Run("DumpRestore", func(t *testing.T) { testDumpRestore(t, open(t), open(t)) })
 	t.Run("Reindex", func(t *testing.T) { testReindex(t, open(t)) })
 }
@@ -130,13 +138,16 @@ func testEmployee(t *testing.T, s amane.Store) {
 	t.Run("Employments", func(t *testing.T) {
 		js, err := s.Employments(ctx, id)
 		code(t, err, "")
-		if len(js) != 1 || js[0].EmployerID != erID || js[0].Affiliation != "1111111" || js[0].EmployerName != "ATLAS NEGOCE" {
+		if len(js) != 1 || js[0].EmployerID != erID || js[0].Affiliation != "1111111" || js[0].EmployerName != "ATLAS NEGOCE" || js[0].Agency != "CASA-ANFA" {
 			t.Fatalf("got %+v", js)
 		}
 		recs, jobs, err := s.EmployeesOf(ctx, erID)
 		code(t, err, "")
 		if len(recs) != 1 || recs[0].ID != id || jobs[0].State != amane.EmploymentValidated {
 			t.Fatalf("EmployeesOf: %d records", len(recs))
+		}
+		if jobs[0].Agency != "CASA-ANFA" || jobs[0].Affiliation != "1111111" {
+			t.Fatalf("EmployeesOf: employment %+v", jobs[0])
 		}
 	})
 	t.Run("ErrConflictImm", func(t *testing.T) {
@@ -413,6 +424,300 @@ func testErase(t *testing.T, s amane.Store) {
 	code(t, s.UpdateEmployee(ctx, upd), amane.ENOTFOUND)
 }
 
+// Account returns an account whose secrets are recognisable byte strings.
+func Account(login, role string) *amane.Account {
+	return &amane.Account{Login: login, Role: role, PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$" + login, Created: "2026-11-23T10:00:00Z"}
+}
+
+func testAccounts(t *testing.T, s amane.Store) {
+	ctx := context.Background()
+	agent := Account("agent-0412", amane.RoleAgent)
+	agent.Agency = "CASA-ANFA"
+	id, err := s.CreateAccount(ctx, agent)
+	code(t, err, "")
+	if id <= 0 || agent.ID != id {
+		t.Fatalf("CreateAccount returned id %d, account id %d", id, agent.ID)
+	}
+	insured := Account("assure-0001", amane.RoleInsured)
+	insured.EmployeeID, insured.TOTP, insured.Created = 42, []byte("ct:totp"), ""
+	id2, err := s.CreateAccount(ctx, insured)
+	code(t, err, "")
+	if id2 == id || insured.Created == "" {
+		t.Fatalf("second account: id %d, created %q", id2, insured.Created)
+	}
+
+	t.Run("ErrConflictLogin", func(t *testing.T) {
+		_, err := s.CreateAccount(ctx, Account("agent-0412", amane.RoleSupervisor))
+		code(t, err, amane.ECONFLICT)
+	})
+	t.Run("ByID", func(t *testing.T) {
+		got, err := s.Account(ctx, id)
+		code(t, err, "")
+		if !reflect.DeepEqual(got, agent) {
+			t.Fatalf("got %+v, want %+v", got, agent)
+		}
+		_, err = s.Account(ctx, 999)
+		code(t, err, amane.ENOTFOUND)
+	})
+	t.Run("ByLogin", func(t *testing.T) {
+		got, err := s.AccountByLogin(ctx, "assure-0001")
+		code(t, err, "")
+		if !reflect.DeepEqual(got, insured) {
+			t.Fatalf("got %+v, want %+v", got, insured)
+		}
+		_, err = s.AccountByLogin(ctx, "nobody")
+		code(t, err, amane.ENOTFOUND)
+	})
+	t.Run("ByEmployee", func(t *testing.T) {
+		as, err := s.AccountsOfEmployee(ctx, 42)
+		code(t, err, "")
+		if len(as) != 1 || as[0].ID != id2 {
+			t.Fatalf("got %+v", as)
+		}
+		for _, e := range []int64{0, 43} {
+			if as, err := s.AccountsOfEmployee(ctx, e); err != nil || len(as) != 0 {
+				t.Fatalf("employee %d: %d accounts (%v)", e, len(as), err)
+			}
+		}
+	})
+	t.Run("Update", func(t *testing.T) {
+		u := *insured
+		u.PasswordHash, u.TOTP, u.Disabled = "$argon2id$new", []byte("ct:totp:new"), true
+		u.Login, u.Role, u.EmployeeID = "changed", amane.RoleSupervisor, 7 // not updatable
+		code(t, s.UpdateAccount(ctx, &u), "")
+		got, err := s.Account(ctx, id2)
+		code(t, err, "")
+		want := *insured
+		want.PasswordHash, want.TOTP, want.Disabled = u.PasswordHash, u.TOTP, true
+		if !reflect.DeepEqual(got, &want) {
+			t.Fatalf("got %+v, want %+v", got, &want)
+		}
+		u.TOTP, u.Disabled = nil, false
+		code(t, s.UpdateAccount(ctx, &u), "")
+		if got, _ := s.Account(ctx, id2); got.TOTP != nil || got.Disabled {
+			t.Fatalf("TOTP or disabled not cleared: %+v", got)
+		}
+		u.ID = 999
+		code(t, s.UpdateAccount(ctx, &u), amane.ENOTFOUND)
+	})
+	t.Run("List", func(t *testing.T) {
+		as, err := s.Accounts(ctx)
+		code(t, err, "")
+		if len(as) != 2 || as[0].ID != id || as[1].ID != id2 || as[0].Login != "agent-0412" {
+			t.Fatalf("got %+v", as)
+		}
+	})
+}
+
+func testPasskeys(t *testing.T, s amane.Store) {
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, Account("agent-1", amane.RoleAgent))
+	code(t, err, "")
+	b, err := s.CreateAccount(ctx, Account("agent-2", amane.RoleAgent))
+	code(t, err, "")
+	p1 := amane.Passkey{AccountID: a, ID: []byte("cred-1"), Credential: []byte(`{"signCount":0}`), Created: "2026-11-23T10:00:00Z"}
+	p2 := amane.Passkey{AccountID: a, ID: []byte("cred-2"), Credential: []byte(`{"signCount":5}`), Created: "2026-11-23T11:00:00Z"}
+	code(t, s.AddPasskey(ctx, p1), "")
+	code(t, s.AddPasskey(ctx, p2), "")
+	t.Run("ErrConflict", func(t *testing.T) {
+		dup := p1
+		dup.AccountID = b // a credential id is unique across accounts
+		code(t, s.AddPasskey(ctx, dup), amane.ECONFLICT)
+	})
+	t.Run("ErrUnknownAccount", func(t *testing.T) {
+		code(t, s.AddPasskey(ctx, amane.Passkey{AccountID: 999, ID: []byte("cred-3"), Credential: []byte("{}")}), amane.ENOTFOUND)
+	})
+	t.Run("List", func(t *testing.T) {
+		ps, err := s.Passkeys(ctx, a)
+		code(t, err, "")
+		if !reflect.DeepEqual(ps, []amane.Passkey{p1, p2}) {
+			t.Fatalf("got %+v", ps)
+		}
+		if ps, err := s.Passkeys(ctx, b); err != nil || len(ps) != 0 {
+			t.Fatalf("other account: %d passkeys (%v)", len(ps), err)
+		}
+	})
+	t.Run("Update", func(t *testing.T) {
+		u := p2
+		u.Credential = []byte(`{"signCount":6}`)
+		code(t, s.UpdatePasskey(ctx, u), "")
+		ps, _ := s.Passkeys(ctx, a)
+		if len(ps) != 2 || string(ps[1].Credential) != `{"signCount":6}` || string(ps[0].Credential) != `{"signCount":0}` {
+			t.Fatalf("got %+v", ps)
+		}
+		code(t, s.UpdatePasskey(ctx, amane.Passkey{AccountID: a, ID: []byte("nope"), Credential: []byte("{}")}), amane.ENOTFOUND)
+		other := u
+		other.AccountID = b // another account's sign-in cannot touch this credential
+		code(t, s.UpdatePasskey(ctx, other), amane.ENOTFOUND)
+	})
+}
+
+func testTokens(t *testing.T, s amane.Store) {
+	ctx := context.Background()
+	tok := &amane.Token{Hash: bytes.Repeat([]byte{1}, 32), Role: amane.RoleIntegration, Affiliation: "1234567", Label: "payroll",
+		Created: "2026-11-23T10:00:00Z", Expires: "2027-11-23T10:00:00Z"}
+	id, err := s.AddToken(ctx, tok)
+	code(t, err, "")
+	if id <= 0 || tok.ID != id {
+		t.Fatalf("AddToken returned id %d, token id %d", id, tok.ID)
+	}
+	tok2 := &amane.Token{Hash: bytes.Repeat([]byte{2}, 32), Role: amane.RoleIntegration, Agency: "CASA-ANFA", Expires: "2027-01-01T00:00:00Z"}
+	id2, err := s.AddToken(ctx, tok2)
+	code(t, err, "")
+	if id2 == id || tok2.Created == "" {
+		t.Fatalf("second token: id %d, created %q", id2, tok2.Created)
+	}
+	t.Run("ErrConflict", func(t *testing.T) {
+		_, err := s.AddToken(ctx, &amane.Token{Hash: bytes.Repeat([]byte{1}, 32), Role: amane.RoleIntegration, Expires: "2027-01-01T00:00:00Z"})
+		code(t, err, amane.ECONFLICT)
+	})
+	t.Run("ByHash", func(t *testing.T) {
+		got, err := s.TokenByHash(ctx, bytes.Repeat([]byte{1}, 32))
+		code(t, err, "")
+		if !reflect.DeepEqual(got, tok) {
+			t.Fatalf("got %+v, want %+v", got, tok)
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		_, err := s.TokenByHash(ctx, bytes.Repeat([]byte{3}, 32))
+		code(t, err, amane.ENOTFOUND)
+	})
+	t.Run("Revoke", func(t *testing.T) {
+		code(t, s.RevokeToken(ctx, id), "")
+		got, err := s.TokenByHash(ctx, tok.Hash)
+		code(t, err, "")
+		if !got.Revoked {
+			t.Fatal("token not revoked")
+		}
+		if other, _ := s.TokenByHash(ctx, tok2.Hash); other.Revoked {
+			t.Fatal("the other token was revoked")
+		}
+		code(t, s.RevokeToken(ctx, 999), amane.ENOTFOUND)
+	})
+	t.Run("List", func(t *testing.T) {
+		ts, err := s.Tokens(ctx)
+		code(t, err, "")
+		if len(ts) != 2 || ts[0].ID != id || !ts[0].Revoked || ts[1].ID != id2 || ts[1].Revoked || ts[1].Agency != "CASA-ANFA" {
+			t.Fatalf("got %+v", ts)
+		}
+	})
+}
+
+// journalStore returns s as a journal store; every amane store is one.
+func journalStore(t *testing.T, s amane.Store) journal.Store {
+	t.Helper()
+	js, ok := s.(journal.Store)
+	if !ok {
+		t.Fatalf("%T does not implement journal.Store", s)
+	}
+	return js
+}
+
+// appendJournal appends entries at the end of the journal with their stored hashes, as
+// journal.Journal does, in one call.
+func appendJournal(t *testing.T, js journal.Store, entries [][]byte, records []string) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := js.JournalSize(ctx)
+	code(t, err, "")
+	var hashes []tlog.Hash
+	for i, e := range entries {
+		r := tlog.HashReaderFunc(func(ix []int64) ([]tlog.Hash, error) {
+			out := make([]tlog.Hash, len(ix))
+			base := tlog.StoredHashIndex(0, n)
+			for k, x := range ix {
+				if x >= base {
+					out[k] = hashes[x-base]
+					continue
+				}
+				hs, err := js.JournalHashes(ctx, []int64{x})
+				if err != nil {
+					return nil, err
+				}
+				out[k] = hs[0]
+			}
+			return out, nil
+		})
+		hs, err := tlog.StoredHashes(n+int64(i), e, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, hs...)
+	}
+	code(t, js.AppendJournal(ctx, n, entries, records, hashes), "")
+}
+
+func testJournalByRecord(t *testing.T, s amane.Store) {
+	ctx := context.Background()
+	js := journalStore(t, s)
+	// 30 entries in three appends: every third about employee/1, every third about employee/2, the
+	// rest about no record.
+	want := map[string][]int64{}
+	for b := 0; b < 3; b++ {
+		var entries [][]byte
+		var records []string
+		for i := 0; i < 10; i++ {
+			idx := int64(b*10 + i)
+			rec := []string{"employee/1", "employee/2", ""}[idx%3]
+			entries = append(entries, []byte(fmt.Sprintf(`{"i":%d,"record":%q}`, idx, rec)))
+			records = append(records, rec)
+			want[rec] = append(want[rec], idx)
+		}
+		appendJournal(t, js, entries, records)
+	}
+	for _, tc := range []struct {
+		name, record string
+		limit        int
+	}{
+		{"OnePage", "employee/1", 100},
+		{"Pages", "employee/1", 3},
+		{"PagesOfOne", "employee/2", 1},
+		{"ExactPages", "employee/2", 5},
+		{"NoEntries", "employee/3", 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []int64
+			after := int64(-1)
+			for pages := 0; ; pages++ {
+				if pages > 20 {
+					t.Fatal("paging does not end")
+				}
+				ix, es, err := js.JournalByRecord(ctx, tc.record, after, tc.limit)
+				code(t, err, "")
+				if len(ix) != len(es) || len(ix) > tc.limit {
+					t.Fatalf("page of %d indexes and %d entries, limit %d", len(ix), len(es), tc.limit)
+				}
+				if len(ix) == 0 {
+					break
+				}
+				for k, i := range ix {
+					if string(es[k]) != fmt.Sprintf(`{"i":%d,"record":%q}`, i, tc.record) {
+						t.Fatalf("entry %d = %s", i, es[k])
+					}
+				}
+				got = append(got, ix...)
+				after = ix[len(ix)-1]
+			}
+			if !reflect.DeepEqual(got, want[tc.record]) {
+				t.Fatalf("indexes %v, want %v", got, want[tc.record])
+			}
+		})
+	}
+	t.Run("After", func(t *testing.T) {
+		ix, _, err := js.JournalByRecord(ctx, "employee/1", 14, 2)
+		code(t, err, "")
+		if !reflect.DeepEqual(ix, []int64{15, 18}) {
+			t.Fatalf("indexes %v, want [15 18]", ix)
+		}
+	})
+	t.Run("NoRecord", func(t *testing.T) {
+		// Entries without a record are found by no reference, the empty one included.
+		if ix, _, err := js.JournalByRecord(ctx, "", -1, 100); err != nil || len(ix) != 0 {
+			t.Fatalf("record \"\": %v (%v)", ix, err)
+		}
+	})
+}
+
 // testDumpRestore dumps a store with every kind of row and restores it into an empty one through the
 // loader, as `amane restore` does; the second dump must equal the first.
 func testDumpRestore(t *testing.T, s, empty amane.Store) {
@@ -429,6 +734,22 @@ func testDumpRestore(t *testing.T, s, empty amane.Store) {
 	rx, err := s.BeginReindex(ctx)
 	code(t, err, "")
 	code(t, rx.Commit(2), "") // no index changed, but the version is a setting to carry over
+	insured := Account("assure-0001", amane.RoleInsured)
+	insured.EmployeeID, insured.TOTP = a, []byte("ct:totp")
+	acct, err := s.CreateAccount(ctx, insured)
+	code(t, err, "")
+	staff := Account("agent-0412", amane.RoleAgent)
+	staff.Agency, staff.Disabled = "CASA-ANFA", true
+	_, err = s.CreateAccount(ctx, staff)
+	code(t, err, "")
+	code(t, s.AddPasskey(ctx, amane.Passkey{AccountID: acct, ID: []byte("cred-1"), Credential: []byte(`{"signCount":1}`), Created: "2026-11-23T10:00:00Z"}), "")
+	tok := &amane.Token{Hash: bytes.Repeat([]byte{5}, 32), Role: amane.RoleIntegration, Affiliation: "7777777", Label: "payroll", Expires: "2027-11-23T10:00:00Z"}
+	_, err = s.AddToken(ctx, tok)
+	code(t, err, "")
+	code(t, s.RevokeToken(ctx, tok.ID), "")
+	js := journalStore(t, s)
+	appendJournal(t, js, [][]byte{[]byte(`{"i":0}`), []byte(`{"i":1}`), []byte(`{"i":2}`)}, []string{"employee/1", "", "employee/1"})
+	code(t, js.AddCheckpoint(ctx, 3, []byte("signed checkpoint 3\n")), "")
 
 	dump := func(st amane.Store) []*amane.DumpItem {
 		var out []*amane.DumpItem
@@ -454,6 +775,16 @@ func testDumpRestore(t *testing.T, s, empty amane.Store) {
 			err = l.PutErasure(*it.Erasure)
 		case it.Setting != nil:
 			err = l.PutSetting(*it.Setting)
+		case it.Account != nil:
+			err = l.PutAccount(*it.Account)
+		case it.Passkey != nil:
+			err = l.PutPasskey(*it.Passkey)
+		case it.Token != nil:
+			err = l.PutToken(*it.Token)
+		case it.Journal != nil:
+			err = l.PutJournal(*it.Journal)
+		default:
+			t.Fatalf("a dump row of no kind: %+v", it)
 		}
 		code(t, err, "")
 	}
@@ -468,11 +799,32 @@ func testDumpRestore(t *testing.T, s, empty amane.Store) {
 		if a != b {
 			t.Fatalf("row %d differs:\n%s\n%s", i, a, b)
 		}
-		kinds[fmt.Sprintf("%T", deref(first[i]))]++
+		kind := fmt.Sprintf("%T", deref(first[i]))
+		if j := first[i].Journal; j != nil {
+			kind += "/" + j.Kind
+		}
+		kinds[kind]++
 	}
-	if len(kinds) != 7 {
-		t.Fatalf("dump covered %d kinds of row, want 7: %v", len(kinds), kinds)
+	if len(kinds) != 13 {
+		t.Fatalf("dump covered %d kinds of row, want 13: %v", len(kinds), kinds)
 	}
+	if kinds["amane.JournalRow/entry"] != 3 || kinds["amane.JournalRow/checkpoint"] != 1 || kinds["amane.Account"] != 2 {
+		t.Fatalf("dump rows by kind: %v", kinds)
+	}
+	if got, err := empty.AccountByLogin(ctx, "assure-0001"); err != nil || got.ID != acct || got.EmployeeID != a || string(got.TOTP) != "ct:totp" {
+		t.Fatalf("restored account: %+v (%v)", got, err)
+	}
+	if got, err := empty.TokenByHash(ctx, tok.Hash); err != nil || got.ID != tok.ID || !got.Revoked {
+		t.Fatalf("restored token: %+v (%v)", got, err)
+	}
+	if ix, _, err := journalStore(t, empty).JournalByRecord(ctx, "employee/1", -1, 10); err != nil || !reflect.DeepEqual(ix, []int64{0, 2}) {
+		t.Fatalf("restored journal by record: %v (%v)", ix, err)
+	}
+	// The restored store goes on: new ids follow the restored ones, the journal grows from its end.
+	if id, err := empty.CreateAccount(ctx, Account("agent-0413", amane.RoleAgent)); err != nil || id != 3 {
+		t.Fatalf("account after restore: id %d (%v)", id, err)
+	}
+	appendJournal(t, journalStore(t, empty), [][]byte{[]byte(`{"i":3}`)}, []string{"employee/1"})
 	if ok, _ := empty.OperatorToken(ctx, bytes.Repeat([]byte{9}, 32)); !ok {
 		t.Fatal("token not restored")
 	}
@@ -496,6 +848,14 @@ func deref(it *amane.DumpItem) any {
 		return *it.OperatorToken
 	case it.Setting != nil:
 		return *it.Setting
+	case it.Account != nil:
+		return *it.Account
+	case it.Passkey != nil:
+		return *it.Passkey
+	case it.Token != nil:
+		return *it.Token
+	case it.Journal != nil:
+		return *it.Journal
 	}
 	return *it.Erasure
 }

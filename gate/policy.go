@@ -1,0 +1,285 @@
+package gate
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"amane"
+	"amane/ids"
+	"amane/journal"
+)
+
+// Actions, as the journal records them.
+const (
+	actRead   = "read"
+	actReveal = "reveal"
+	actSearch = "search"
+	actCreate = "create"
+	actUpdate = "update"
+	actErase  = "erase"
+	actLog    = "access-log"
+	actProof  = "proof"
+	actAudit  = "journal"
+)
+
+// Journal is what the gate needs of the access journal (package journal): an append that returns once
+// the entry is durable.
+type Journal interface {
+	Append(ctx context.Context, e journal.Entry) (int64, error)
+	AppendAll(ctx context.Context, es []journal.Entry) error
+	Checkpoint(ctx context.Context) (int64, error)
+}
+
+// UseJournal makes the gate journal every decision to j, kept in st (read back for access logs and
+// proofs). Without a journal, the gate refuses every access to personal data: it fails closed.
+func (g *Gate) UseJournal(j Journal, st journal.Store) *Gate {
+	g.journal, g.jstore = j, st
+	return g
+}
+
+// SetPurposes replaces the list of purposes principals may state (DIR/purposes.json).
+func (g *Gate) SetPurposes(list []amane.PurposeChoice) *Gate {
+	g.purposes = list
+	return g
+}
+
+// Purposes implements amane.Registry.
+func (g *Gate) Purposes() []amane.PurposeChoice { return g.purposes }
+
+// Unchecked returns a copy of the gate that neither authorizes nor journals: every principal may read everything,
+// masked unless revealed. It exists for one use, `amane bench gate`, to measure what the checks and
+// the journal cost; `amane serve` never builds one (TestServeGateIsChecked).
+func (g *Gate) Unchecked() *Gate {
+	u := *g
+	u.unchecked = true
+	return &u
+}
+
+// roles that may take each action. Staff among them state a purpose (see decision.purpose).
+var rolesFor = map[string][]string{
+	actRead:   {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleInsured, amane.RoleDPO},
+	actSearch: {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleDPO},
+	actCreate: {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
+	actUpdate: {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
+	actErase:  {amane.RoleSystem},
+	actLog:    {amane.RoleInsured, amane.RoleDPO, amane.RoleSystem},
+	actProof:  {amane.RoleInsured, amane.RoleDPO, amane.RoleAuditor, amane.RoleSystem},
+	actAudit:  {amane.RoleAuditor, amane.RoleDPO, amane.RoleSecurity, amane.RoleSystem},
+}
+
+// decision is one request's passage through the gate: who, why, which fields in clear.
+type decision struct {
+	g       *Gate
+	p       *amane.Principal
+	action  string
+	purpose amane.Purpose
+	reveal  []string // masked fields asked in clear (JSON names), or [RevealAll]
+	rid     string
+}
+
+// begin checks who asks and why, before anything is looked up: a principal, a role that may take the
+// action, a purpose from the list (mandatory for staff, and for any reveal but an insured person's
+// own). A refusal is journaled, then returned.
+func (g *Gate) begin(ctx context.Context, action string) (*decision, error) {
+	p := amane.PrincipalFromContext(ctx)
+	if p == nil {
+		return nil, amane.Errorf(amane.EUNAUTHORIZED, "Sign in first.")
+	}
+	d := &decision{g: g, p: p, action: action, purpose: amane.PurposeFromContext(ctx),
+		reveal: amane.RevealFromContext(ctx), rid: amane.RequestIDFromContext(ctx)}
+	if g.unchecked {
+		return d, nil
+	}
+	if g.journal == nil {
+		return nil, amane.Errorf(amane.EINTERNAL, "The access journal is not open: no personal data leaves the gate without it.")
+	}
+	if !slices.Contains(rolesFor[action], p.Role) {
+		return nil, d.deny(ctx, "", "role "+p.Role+" may not "+action, amane.Errorf(amane.EFORBIDDEN, "Your role may not do this."))
+	}
+	for _, f := range d.reveal {
+		if f != amane.RevealAll && !slices.Contains(maskable, f) {
+			return nil, amane.Invalid("Unknown field to reveal: "+f+".", amane.FieldError{Field: "reveal", Rule: "one of " + strings.Join(maskable, ", ")})
+		}
+	}
+	needPurpose := amane.StaffRole(p.Role) || (len(d.reveal) > 0 && p.Role != amane.RoleInsured && p.Role != amane.RoleSystem)
+	switch {
+	case p.Role == amane.RoleSystem: // the CLI states its command; nothing to check it against
+	case d.purpose.Code == "" && !needPurpose:
+	case d.purpose.Code == "":
+		return nil, d.deny(ctx, "", "no purpose stated", amane.Invalid("State the purpose of this access and its reference (a case number).",
+			amane.FieldError{Field: "purpose", Rule: "required for staff and for any reveal"}))
+	case !slices.ContainsFunc(g.purposes, func(c amane.PurposeChoice) bool { return c.Code == d.purpose.Code }):
+		return nil, d.deny(ctx, "", "unknown purpose", amane.Invalid("This purpose is not in the list.",
+			amane.FieldError{Field: "purpose", Rule: "one of the configured purposes"}))
+	default:
+		if err := amane.CheckReference(d.purpose.Reference, looksPersonal); err != nil {
+			return nil, d.deny(ctx, "", "bad purpose reference", err)
+		}
+	}
+	return d, nil
+}
+
+// looksPersonal reports whether a purpose reference is itself a person's identifier.
+func looksPersonal(s string) bool {
+	if _, err := ids.ParseCIN(s); err == nil {
+		return true
+	}
+	if _, err := ids.ParseImmatriculation(s); err == nil {
+		return true
+	}
+	if _, err := ids.ParsePhone(s); err == nil {
+		return true
+	}
+	return false
+}
+
+func (d *decision) entry(record, outcome, reason string, fields []string) journal.Entry {
+	return journal.Entry{Principal: d.p.ID, Role: d.p.Role, Scope: d.p.Scope(), Action: d.action, Record: record,
+		Fields: fields, Purpose: d.purpose.Code, Reference: d.purpose.Reference, Outcome: outcome, Reason: reason, RequestID: d.rid}
+}
+
+// deny journals a refusal and returns err; if the journal fails, that failure is returned instead.
+func (d *decision) deny(ctx context.Context, record, reason string, err error) error {
+	if d.g.unchecked {
+		return err
+	}
+	if _, jerr := d.g.journal.Append(ctx, d.entry(record, journal.Denied, reason, nil)); jerr != nil {
+		return jerr
+	}
+	return err
+}
+
+// grant journals the access to records, durably, before the caller releases any plaintext. action
+// becomes "reveal" when fields are asked in clear.
+func (d *decision) grant(ctx context.Context, records []string, fields []string, rule string) error {
+	if d.g.unchecked || len(records) == 0 {
+		return nil
+	}
+	if len(d.reveal) > 0 && (d.action == actRead || d.action == actSearch) {
+		d.action = actReveal
+	}
+	es := make([]journal.Entry, len(records))
+	for i, r := range records {
+		es[i] = d.entry(r, journal.Allowed, rule, fields)
+	}
+	if len(es) == 1 {
+		_, err := d.g.journal.Append(ctx, es[0])
+		return err
+	}
+	return d.g.journal.AppendAll(ctx, es)
+}
+
+// employeeScope decides whether the principal may reach an insured person with these employments, and
+// names the rule. Nothing is decrypted to decide.
+func (d *decision) employeeScope(id int64, jobs []amane.Employment) (string, bool) {
+	switch d.p.Role {
+	case amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleDPO:
+		return "national", true
+	case amane.RoleAgent:
+		for _, j := range jobs {
+			if d.p.Agency != "" && j.Agency == d.p.Agency {
+				return "agency", true
+			}
+		}
+		return "outside the agency", false
+	case amane.RoleEmployer:
+		for _, j := range jobs {
+			if d.p.Affiliation != "" && j.Affiliation == d.p.Affiliation {
+				return "employer", true
+			}
+		}
+		return "not an employee of this employer", false
+	case amane.RoleInsured:
+		if d.p.EmployeeID != 0 && d.p.EmployeeID == id {
+			return "own record", true
+		}
+		return "not their own record", false
+	}
+	return "role " + d.p.Role, false
+}
+
+// employerScope is employeeScope for an employer.
+func (d *decision) employerScope(r *amane.EmployerRecord) (string, bool) {
+	switch d.p.Role {
+	case amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleDPO:
+		return "national", true
+	case amane.RoleAgent:
+		if d.p.Agency != "" && r.Agency == d.p.Agency {
+			return "agency", true
+		}
+		return "outside the agency", false
+	case amane.RoleEmployer:
+		if d.p.Affiliation != "" && r.Affiliation == d.p.Affiliation {
+			return "employer", true
+		}
+		return "another employer", false
+	}
+	return "role " + d.p.Role, false
+}
+
+func outOfScope() error {
+	return amane.Errorf(amane.EFORBIDDEN, "This record is outside your scope.")
+}
+
+// Masking. maskable lists the fields shown masked unless revealed.
+var maskable = []string{amane.FieldCIN, amane.FieldPassport, amane.FieldRepCIN, amane.FieldEmail, amane.FieldPhone, amane.FieldRIB, amane.FieldMandataire}
+
+// Fields every read shows in clear: names and the immatriculation, which the principal already
+// typed or needs to act on the record.
+var (
+	employeeClear = []string{fImm, fSurname, fFirstName}
+	employerClear = []string{fRepSurname, fRepFirstName}
+)
+
+func (d *decision) revealed(field string) bool {
+	return slices.Contains(d.reveal, amane.RevealAll) || slices.Contains(d.reveal, field)
+}
+
+// fieldsShown lists the personal fields a read shows in clear (what the journal records).
+func (d *decision) fieldsShown(clear []string, candidates ...string) []string {
+	out := slices.Clone(clear)
+	for _, f := range candidates {
+		if d.revealed(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (d *decision) maskEmployee(e *amane.Employee) {
+	if !d.revealed(amane.FieldCIN) {
+		e.CIN = maskIf(e.CIN, amane.MaskCIN)
+	}
+	if !d.revealed(amane.FieldPassport) {
+		e.Passport = maskIf(e.Passport, amane.MaskCIN)
+	}
+}
+
+func (d *decision) maskEmployer(e *amane.Employer) {
+	if !d.revealed(amane.FieldRepCIN) {
+		e.Representative.CIN = maskIf(e.Representative.CIN, amane.MaskCIN)
+	}
+	if !d.revealed(amane.FieldEmail) {
+		e.Email = maskIf(e.Email, amane.MaskEmail)
+	}
+	if !d.revealed(amane.FieldPhone) {
+		e.Phone = maskIf(e.Phone, amane.MaskPhone)
+	}
+	if !d.revealed(amane.FieldRIB) {
+		e.RIB = maskIf(e.RIB, amane.MaskRIB)
+	}
+	if !d.revealed(amane.FieldMandataire) {
+		e.Mandataire = maskIf(e.Mandataire, amane.MaskName)
+	}
+}
+
+func maskIf(v string, mask func(string) string) string {
+	if v == "" {
+		return ""
+	}
+	return mask(v)
+}
+
+func employerRef(id int64) string { return employerSubject(id) }
+func employeeRef(id int64) string { return employeeSubject(id) }
