@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"time"
@@ -250,7 +251,8 @@ func (j *Journal) commit(batch []*request) error {
 				j.err = fmt.Errorf("journal: an append reported %v but committed; reopen the journal", err)
 				return fmt.Errorf("journal: append: %w", err)
 			}
-			if gerr == nil && attempt < 10 { // another writer: take up its tree and try again
+			if gerr == nil && attempt < 100 { // another writer: take up its tree and try again, backing off
+				time.Sleep(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond))))
 				front := &memHashes{m: map[int64]tlog.Hash{}, next: hashReader(context.Background(), j.st)}
 				if _, ferr := front.ReadHashes(frontier(size)); ferr == nil {
 					front.keep(size)
