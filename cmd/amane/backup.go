@@ -16,6 +16,7 @@ import (
 
 	"amane"
 	"amane/backup"
+	"amane/journal"
 	"amane/postgres"
 	"amane/vault"
 
@@ -456,8 +457,8 @@ func restoreConfig(d *dataFlags) (*config, bool, error) {
 	}
 	if _, kerr := os.Stat(d.keyringPath()); kerr != nil {
 		return nil, false, fmt.Errorf("%s has no %s and no keyring at %s: the backup's data keys are wrapped by the source's keys. "+
-			"Copy the source's %s there (or pass --keyring FILE); with an HSM, copy its %s and %s", d.dir, configFile, d.keyringPath(),
-			keyringFile, configFile, indexKeyFile)
+			"Copy the source's %s there (or pass --keyring FILE); with an HSM, copy its %s and %s; and the journal's %s and %s", d.dir, configFile, d.keyringPath(),
+			keyringFile, configFile, indexKeyFile, journal.SignerFile, journal.VerifierFile)
 	}
 	c = &config{DB: d.dbURL(&config{})}
 	if c.DB != "" && !postgres.IsURL(c.DB) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"amane/journal"
 	"amane/postgres/pgtest"
 
 	"filippo.io/age"
@@ -102,6 +103,13 @@ func TestBackupRestoreCLI(t *testing.T) {
 			}
 			os.MkdirAll(restored, 0o700)
 			os.WriteFile(filepath.Join(restored, "keyring.json"), kr, 0o600)
+			for _, f := range []string{journal.SignerFile, journal.VerifierFile} { // the journal's checkpoints are signed by the source
+				b, err := os.ReadFile(filepath.Join(data, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(restored, f), b, 0o600)
+			}
 			out = mustRun(t, restoreArgs...)
 			if !strings.Contains(out, "employee 200") {
 				t.Fatalf("restore: %s", out)

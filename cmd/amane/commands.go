@@ -178,7 +178,11 @@ func loadFiles(ctx context.Context, reg *registry, paths []string, stderr io.Wri
 		opt.Progress = func(n int64) { bar.Add64(n) }
 	}
 	start := time.Now()
-	res, err := load.Load(systemContext(ctx, "load"), reg.store, reg.gate, adh, sal, opt)
+	ctx = systemContext(ctx, "load")
+	res, err := load.Load(ctx, reg.store, reg.gate, adh, sal, opt)
+	if err == nil {
+		err = reg.gate.RecordLoad(ctx, res.Rows)
+	}
 	return res, time.Since(start), err
 }
 
@@ -242,6 +246,7 @@ func cmdShow(ctx context.Context, kind string, args []string, stdout, stderr io.
 	aff := fs.String("affiliation", "", "employer's affiliation number")
 	cin := fs.String("cin", "", "insured person's CIN (or passport number)")
 	imm := fs.String("imm", "", "insured person's immatriculation number")
+	reveal := fs.String("reveal", "", "fields to show in clear instead of masked (cin, passeport, representant.cin, email, telephone, rib, mandataire, or *); journaled")
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
 	}
@@ -251,6 +256,9 @@ func cmdShow(ctx context.Context, kind string, args []string, stdout, stderr io.
 	}
 	defer reg.Close()
 	ctx = systemContext(ctx, kind+" show")
+	if *reveal != "" {
+		ctx = amane.NewContextWithReveal(ctx, strings.Split(*reveal, ",")...)
+	}
 	var v any
 	switch {
 	case kind == "employer" && *aff != "":

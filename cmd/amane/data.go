@@ -13,6 +13,7 @@ import (
 
 	"amane"
 	"amane/gate"
+	"amane/journal"
 	"amane/postgres"
 	"amane/sqlite"
 	"amane/vault"
@@ -149,10 +150,12 @@ type registry struct {
 	keys    *keyMaterial
 	vault   *vault.Vault
 	gate    *gate.Gate
+	journal *journal.Journal
 }
 
 func (r *registry) Close() error {
-	err := r.store.Close()
+	err := r.journal.Close() // its last entries and checkpoint, before the store goes
+	err = errors.Join(err, r.store.Close())
 	if r.keys.close != nil {
 		err = errors.Join(err, r.keys.close())
 	}
@@ -240,10 +243,66 @@ func openRegistry(ctx context.Context, d *dataFlags) (*registry, error) {
 		st.Close()
 		return fail(err)
 	}
-	return &registry{store: st, custody: km.custody, keys: km, vault: v, gate: gate.New(st, v)}, nil
+	j, err := openJournal(ctx, d.dir, st)
+	if err != nil {
+		st.Close()
+		return fail(err)
+	}
+	purposes, err := readPurposes(d.dir)
+	if err != nil {
+		j.Close()
+		st.Close()
+		return fail(err)
+	}
+	g := gate.New(st, v).UseJournal(j, st.(journal.Store)).SetPurposes(purposes)
+	return &registry{store: st, custody: km.custody, keys: km, vault: v, gate: g, journal: j}, nil
 }
 
-// systemContext is the principal of CLI commands run by whoever holds the keyring passphrase.
+// openJournal opens the store's access journal with the data directory's keys (created on first
+// use) and witness file.
+func openJournal(ctx context.Context, dir string, st amane.Store) (*journal.Journal, error) {
+	if _, err := os.Stat(filepath.Join(dir, journal.SignerFile)); errors.Is(err, os.ErrNotExist) {
+		// New keys only for a new journal: a restored one was signed by the original directory's key.
+		if n, err := st.(journal.Store).JournalSize(ctx); err != nil {
+			return nil, err
+		} else if n > 0 {
+			return nil, fmt.Errorf("the store holds an access journal of %d entries but %s has no %s: copy %s and %s from the original data directory",
+				n, dir, journal.SignerFile, journal.SignerFile, journal.VerifierFile)
+		}
+	}
+	signer, verifier, err := journal.LoadKeys(dir)
+	if err != nil {
+		return nil, err
+	}
+	return journal.Open(ctx, st.(journal.Store), signer, verifier, filepath.Join(dir, journal.WitnessFile))
+}
+
+// purposesFile, in the data directory, replaces the default list of purposes: a JSON array of
+// {"code","label"}.
+const purposesFile = "purposes.json"
+
+func readPurposes(dir string) ([]amane.PurposeChoice, error) {
+	b, err := os.ReadFile(filepath.Join(dir, purposesFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return amane.DefaultPurposes, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var list []amane.PurposeChoice
+	if err := json.Unmarshal(b, &list); err != nil || len(list) == 0 {
+		return nil, fmt.Errorf("%s: a JSON array of {\"code\", \"label\"} is expected", purposesFile)
+	}
+	for _, c := range list {
+		if c.Code == "" || c.Label == "" {
+			return nil, fmt.Errorf("%s: every purpose needs a code and a label", purposesFile)
+		}
+	}
+	return list, nil
+}
+
+// systemContext is the principal of CLI commands run by whoever holds the keyring passphrase. The
+// command is its purpose; the journal records both.
 func systemContext(ctx context.Context, command string) context.Context {
-	return amane.NewContextWithPrincipal(ctx, &amane.Principal{ID: "cli:" + command, Role: amane.RoleSystem})
+	ctx = amane.NewContextWithPrincipal(ctx, &amane.Principal{ID: "cli:" + command, Role: amane.RoleSystem})
+	return amane.NewContextWithPurpose(ctx, amane.Purpose{Code: "cli", Reference: command})
 }

@@ -3,21 +3,28 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/csv"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
+	"amane"
 	"amane/synth"
+	"amane/web"
 )
 
 // The demo registry: 2,000 employers and 20,000 insured employees, synthetic, seed 1.
 const (
-	demoEmployers = 2000
-	demoEmployees = 20000
-	demoPassFile  = "DEMO-ONLY-passphrase.txt"
+	demoEmployers    = 2000
+	demoEmployees    = 20000
+	demoPassFile     = "DEMO-ONLY-passphrase.txt"
+	demoAccountsFile = "DEMO-ONLY-accounts.txt"
 )
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -47,11 +54,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
   DEMO ONLY — synthetic data, and a keyring whose passphrase sits next to it in a file.
   URL:        %s
   Token:      %s
-  Try:        curl -H 'Authorization: Bearer %s' %s/api/v1/employees?name=alaoui
+  Try:        curl -H 'Authorization: Bearer %s' -H 'X-Amane-Purpose: dossier' -H 'X-Amane-Reference: DEMO-1' %s/api/v1/employees?name=alaoui
+  Pages:      %s/connexion (accounts: %s)
   Keyring:    %s
   Passphrase: %s
   Data:       %s (CSV files in %s)
-`, url, token, token, url, d.keyringPath(), d.passphraseFile, *dir, filepath.Join(*dir, "synth"))
+`, url, token, token, url, url, filepath.Join(*dir, demoAccountsFile), d.keyringPath(), d.passphraseFile, *dir, filepath.Join(*dir, "synth"))
 	})
 }
 
@@ -82,5 +90,73 @@ func buildDemo(ctx context.Context, d *dataFlags, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "Loaded %d rows in %s.\n", res.Rows, elapsed.Round(1e6))
+	return demoAccounts(ctx, reg, d.dir, csvDir, stdout)
+}
+
+// demoAccounts creates one account per role, scoped to the first employer of the synthetic files and
+// its first employee, with random passwords written to DIR/DEMO-ONLY-accounts.txt (0600).
+func demoAccounts(ctx context.Context, reg *registry, dir, csvDir string, stdout io.Writer) error {
+	adh, err := readCSVRows(filepath.Join(csvDir, "ADHERENTS.csv"))
+	if err != nil {
+		return err
+	}
+	sal, err := readCSVRows(filepath.Join(csvDir, "SALARIES.csv"))
+	if err != nil {
+		return err
+	}
+	col := func(rows [][]string, name string) int { return slices.Index(rows[0], name) }
+	aff, agency := adh[1][col(adh, "affiliation")], adh[1][col(adh, "agence")]
+	imm := ""
+	for _, r := range sal[1:] {
+		if r[col(sal, "affiliation_employeur")] == aff {
+			imm = r[col(sal, "immatriculation")]
+			break
+		}
+	}
+	empID, err := reg.gate.ResolveInsured(systemContext(ctx, "demo"), imm)
+	if err != nil {
+		return err
+	}
+	var list strings.Builder
+	fmt.Fprintf(&list, "DEMO ONLY — accounts of the demo registry (login, role, scope, password)\n")
+	for _, a := range []amane.Account{
+		{Login: "agent-demo", Role: amane.RoleAgent, Agency: agency},
+		{Login: "superviseur-demo", Role: amane.RoleSupervisor},
+		{Login: "employeur-demo", Role: amane.RoleEmployer, Affiliation: aff},
+		{Login: "assure-demo", Role: amane.RoleInsured, EmployeeID: empID},
+		{Login: "dpo-demo", Role: amane.RoleDPO},
+		{Login: "securite-demo", Role: amane.RoleSecurity},
+		{Login: "audit-demo", Role: amane.RoleAuditor},
+	} {
+		var b [12]byte
+		rand.Read(b[:])
+		pw := hex.EncodeToString(b[:])
+		if a.PasswordHash, err = web.HashPassword(pw); err != nil {
+			return err
+		}
+		a.Created = time.Now().UTC().Format(time.RFC3339)
+		if _, err := reg.store.CreateAccount(ctx, &a); err != nil {
+			return err
+		}
+		fmt.Fprintf(&list, "%-18s %-10s %-22s %s\n", a.Login, a.Role, a.Principal().Scope(), pw)
+	}
+	path := filepath.Join(dir, demoAccountsFile)
+	if err := os.WriteFile(path, []byte(list.String()), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Demo accounts (one per role) and their passwords: %s\n", path)
 	return nil
+}
+
+func readCSVRows(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err == nil && len(rows) < 2 {
+		err = fmt.Errorf("%s: no rows", path)
+	}
+	return rows, err
 }

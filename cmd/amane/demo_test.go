@@ -27,7 +27,7 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("run %d: built=%v\n%s", i+1, built, stdout.String())
 		}
 		req, _ := http.NewRequest("GET", url+"/api/v1/employees?name=alaoui", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
+		apiHeaders(req, token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

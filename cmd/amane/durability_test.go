@@ -288,7 +288,7 @@ func (d *durability) storm(client *http.Client, url string, round int, stop <-ch
 				body, _ := json.Marshal(map[string]any{"immatriculation": p.Imm, "cin": p.CIN, "nom": p.Nom, "prenom": p.Prenom,
 					"date_affiliation": "2025-01-15", "emplois": []map[string]string{{"affiliation": p.Aff, "depuis": "2025-01-15", "etat": "validee"}}})
 				req, _ := http.NewRequest("POST", url+"/api/v1/employees", bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+d.token)
+				apiHeaders(req, d.token)
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := client.Do(req)
 				if err != nil {
@@ -338,7 +338,7 @@ func (d *durability) lookup(client *http.Client, url string, people []durPerson)
 			defer wg.Done()
 			for p := range work {
 				req, _ := http.NewRequest("GET", url+"/api/v1/employees/"+p.Imm, nil)
-				req.Header.Set("Authorization", "Bearer "+d.token)
+				apiHeaders(req, d.token)
 				resp, err := client.Do(req)
 				if err != nil {
 					d.t.Errorf("GET %s: %v", p.Imm, err)
@@ -408,7 +408,7 @@ func (d *durability) listing(client *http.Client, url, when string) (map[string]
 			defer wg.Done()
 			for aff := range work {
 				req, _ := http.NewRequest("GET", url+"/api/v1/employers/"+aff, nil)
-				req.Header.Set("Authorization", "Bearer "+d.token)
+				apiHeaders(req, d.token)
 				resp, err := client.Do(req)
 				if err != nil {
 					d.t.Errorf("%s: GET employer %s: %v", when, aff, err)

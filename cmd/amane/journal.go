@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +25,8 @@ func cmdJournal(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return journalVerify(ctx, args[1:], stdout, stderr)
 	case "check-proof":
 		return journalCheckProof(args[1:], stdout, stderr)
+	case "prove":
+		return journalProve(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown journal command %q (verify, check-proof)", errUsage, args[0])
 }
@@ -110,4 +113,63 @@ func journalCheckProof(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: proof valid\n", fs.Arg(0))
 	return nil
+}
+
+// journalProve writes an inclusion proof of one entry (--index) or a consistency proof between two
+// checkpointed sizes (--from, --to), signing a checkpoint first if the tree grew since the last one.
+func journalProve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("journal prove", flag.ContinueOnError)
+	var d dataFlags
+	d.register(fs)
+	index := fs.Int64("index", -1, "the entry to prove")
+	from := fs.Int64("from", 0, "consistency: the older checkpoint's size")
+	to := fs.Int64("to", 0, "consistency: the newer checkpoint's size (default: the latest)")
+	out := fs.String("out", "", "write the proof to this file (default: standard output)")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if (*index < 0) == (*from <= 0) {
+		return fmt.Errorf("%w: amane journal prove --data DIR (--index N | --from N [--to M]) [--out FILE]", errUsage)
+	}
+	c, err := d.readConfig()
+	if err != nil {
+		return err
+	}
+	s, err := openStore(ctx, d.dir, d.dbURL(c))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	j, err := openJournal(ctx, d.dir, s)
+	if err != nil {
+		return err
+	}
+	size, err := j.Checkpoint(ctx)
+	j.Close()
+	if err != nil {
+		return err
+	}
+	st := s.(journal.Store)
+	var proof any
+	if *index >= 0 {
+		proof, err = journal.ProveInclusion(ctx, st, *index)
+	} else {
+		if *to == 0 {
+			*to = size
+		}
+		proof, err = journal.ProveConsistency(ctx, st, *from, *to)
+	}
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(proof, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if *out == "" {
+		_, err = stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(*out, b, 0o644)
 }

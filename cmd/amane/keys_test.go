@@ -104,7 +104,7 @@ func TestRotationUnderLoad(t *testing.T) {
 					} else {
 						req, _ = http.NewRequest("GET", url+"/api/v1/employees/"+rows[(i*7+w)%len(rows)][0], nil)
 					}
-					req.Header.Set("Authorization", "Bearer "+token)
+					apiHeaders(req, token)
 					resp, err := http.DefaultClient.Do(req)
 					if err != nil {
 						fail(err.Error())
@@ -193,7 +193,7 @@ func TestNoPersonalDataInPostgres(t *testing.T) {
 	url, _, logs, stop := background(t, []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, urlRE)
 	for _, r := range rows[1:50] {
 		req, _ := http.NewRequest("GET", url+"/api/v1/employees/"+r[0], nil)
-		req.Header.Set("Authorization", "Bearer "+token)
+		apiHeaders(req, token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("GET: %v %v", err, resp)

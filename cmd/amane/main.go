@@ -46,6 +46,16 @@ Usage:
   amane restore --data DIR --from FILE --identity F restore into an empty store
   amane journal verify --data DIR | check-proof --verifier F PROOF
                                                     check the access journal against its signed checkpoints
+  amane journal prove --data DIR --index N [--out F] | --from N --to M
+                                                    an entry's inclusion proof, or a consistency proof (JSON)
+  amane account add --data DIR --login HANDLE --role ROLE [--agency A | --affiliation N | --imm N] --password-file F
+  amane account list --data DIR                     accounts: staff register a passkey at first sign-in
+  amane token create --data DIR --role ROLE [--agency A | --affiliation N | --imm N] [--ttl D]
+  amane token revoke --data DIR --id N              scoped, expiring bearer tokens (printed once, stored hashed)
+
+Roles: agent (--agency), supervisor, employer (--affiliation), insured (--imm), dpo, security, auditor.
+Staff state a purpose for every access to personal data (HTTP headers X-Amane-Purpose, X-Amane-Reference);
+codes are listed in DIR/purposes.json (default: dossier, prestation, controle, reclamation, contentieux, droits-0908).
 
 Every command that takes --data also takes --db postgres://… (or $AMANE_DATABASE_URL).
 
@@ -86,6 +96,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdRestore(ctx, args[1:], stdout, stderr)
 	case "journal":
 		err = cmdJournal(ctx, args[1:], stdout, stderr)
+	case "account":
+		err = cmdAccount(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = cmdToken(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -199,7 +199,7 @@ func TestNoPersonalDataAtRest(t *testing.T) {
 	for _, p := range []string{"/api/v1/employees/" + imm, "/api/v1/employees?cin=" + cin, "/api/v1/employees?name=" + nom,
 		"/api/v1/employers/" + rows[1][7], "/api/v1/employees/000000001"} {
 		req, _ := http.NewRequest("GET", url+p, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
+		apiHeaders(req, token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -298,4 +298,13 @@ func TestBadIdentifierOnTheCLI(t *testing.T) {
 			t.Fatalf("exit %d %s", code, errOut)
 		}
 	})
+}
+
+// apiHeaders authenticates req with an operator token, states the tests' purpose (staff must) and
+// asks every field in clear (a reveal, journaled), so that tests compare what they wrote.
+func apiHeaders(req *http.Request, token string) {
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("X-Amane-Purpose", "dossier")
+	req.Header.Set("X-Amane-Reference", "TEST-2026-001")
+	req.Header.Set("X-Amane-Reveal", "*")
 }
