@@ -130,7 +130,7 @@ func journalKill(t *testing.T, d *durability) {
 			t.Errorf("round %d: journal verify after the kill: exit %d\n%s%s", round, code, out, errOut)
 		}
 	}
-	t.Logf("%d rounds, %d plaintext responses served, every one journaled", journalKillRounds, served)
+	t.Logf("%d rounds, %d plaintext responses served and checked against the journal", journalKillRounds, served)
 	if served == 0 {
 		t.Fatal("no response reached the client: the test proved nothing")
 	}
