@@ -114,8 +114,9 @@ func TestScopeDenialsAreJournaled(t *testing.T) {
 }
 
 // TestStaffMustStateAPurpose: an agent's read without a purpose, with an unknown one, or with a CIN as
-// reference is refused before anything is looked up, and journaled; an employer user needs none for a
-// masked read, but does for a reveal.
+// reference is refused before anything is opened, and journaled against the record (so that the person
+// sees the attempt); a search without one is refused outright; an employer user needs none for a masked
+// read, but does for a reveal; the auditor reads the journal without one (it holds no personal data).
 func TestStaffMustStateAPurpose(t *testing.T) {
 	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
 		f := fixtureOf(r)
@@ -135,9 +136,16 @@ func TestStaffMustStateAPurpose(t *testing.T) {
 				t.Fatalf("%s: %v", name, err)
 			}
 			es := entries(t, r)
-			if len(es) != before+1 || es[before].Outcome != journal.Denied || es[before].Record != "" {
+			if len(es) != before+1 || es[before].Outcome != journal.Denied || es[before].Record != "employee/1" {
 				t.Fatalf("%s: journal %d → %d entries, last %+v", name, before, len(es), es[len(es)-1])
 			}
+			if _, err := f.gate.SearchEmployees(ctx, "said", 10); amane.ErrorCode(err) != amane.EINVALID {
+				t.Fatalf("%s: search: %v", name, err)
+			}
+		}
+		auditor := amane.NewContextWithPrincipal(context.Background(), &amane.Principal{ID: "account/8", Role: amane.RoleAuditor})
+		if _, err := f.gate.Journal(auditor, 0, 10); err != nil {
+			t.Fatalf("auditor without purpose: %v", err)
 		}
 		emp := amane.NewContextWithPrincipal(context.Background(), &amane.Principal{ID: "token/2", Role: amane.RoleEmployer, Affiliation: "1234567"})
 		if _, err := f.gate.Employee(emp, "123456789"); err != nil {

@@ -76,6 +76,10 @@ type decision struct {
 	purpose amane.Purpose
 	reveal  []string // masked fields asked in clear (JSON names), or [RevealAll]
 	rid     string
+	// pending is a refusal decided before the record was looked up (a missing purpose on a read),
+	// journaled with the record's reference once known, so that the person sees the attempt.
+	pending       error
+	pendingReason string
 }
 
 // begin checks who asks and why, before anything is looked up: a principal, a role that may take the
@@ -102,22 +106,48 @@ func (g *Gate) begin(ctx context.Context, action string) (*decision, error) {
 			return nil, amane.Invalid("Unknown field to reveal: "+f+".", amane.FieldError{Field: "reveal", Rule: "one of " + strings.Join(maskable, ", ")})
 		}
 	}
-	needPurpose := amane.StaffRole(p.Role) || (len(d.reveal) > 0 && p.Role != amane.RoleInsured && p.Role != amane.RoleSystem)
+	if reason, err := d.checkPurpose(); err != nil {
+		if action == actRead { // journaled against the record, once looked up (nothing is opened)
+			d.pending, d.pendingReason = err, reason
+			return d, nil
+		}
+		return nil, d.deny(ctx, "", reason, err)
+	}
+	return d, nil
+}
+
+// noPersonalData are the actions that release no personal data: the journal's own views. Staff
+// take them without a purpose.
+var noPersonalData = []string{actLog, actProof, actAudit}
+
+// checkPurpose applies the purpose rule and returns the refusal's reason and error, if any.
+func (d *decision) checkPurpose() (string, error) {
+	p := d.p
+	needPurpose := (amane.StaffRole(p.Role) && !slices.Contains(noPersonalData, d.action)) ||
+		(len(d.reveal) > 0 && p.Role != amane.RoleInsured && p.Role != amane.RoleSystem)
 	switch {
 	case p.Role == amane.RoleSystem: // the CLI states its command; nothing to check it against
 	case d.purpose.Code == "" && !needPurpose:
 	case d.purpose.Code == "":
-		return nil, d.deny(ctx, "", "no purpose stated", amane.Invalid("State the purpose of this access and its reference (a case number).",
-			amane.FieldError{Field: "purpose", Rule: "required for staff and for any reveal"}))
-	case !slices.ContainsFunc(g.purposes, func(c amane.PurposeChoice) bool { return c.Code == d.purpose.Code }):
-		return nil, d.deny(ctx, "", "unknown purpose", amane.Invalid("This purpose is not in the list.",
-			amane.FieldError{Field: "purpose", Rule: "one of the configured purposes"}))
+		return "no purpose stated", amane.Invalid("State the purpose of this access and its reference (a case number).",
+			amane.FieldError{Field: "purpose", Rule: "required for staff and for any reveal"})
+	case !slices.ContainsFunc(d.g.purposes, func(c amane.PurposeChoice) bool { return c.Code == d.purpose.Code }):
+		return "unknown purpose", amane.Invalid("This purpose is not in the list.",
+			amane.FieldError{Field: "purpose", Rule: "one of the configured purposes"})
 	default:
 		if err := amane.CheckReference(d.purpose.Reference, looksPersonal); err != nil {
-			return nil, d.deny(ctx, "", "bad purpose reference", err)
+			return "bad purpose reference", err
 		}
 	}
-	return d, nil
+	return "", nil
+}
+
+// refusePending journals and returns the refusal begin deferred, now that the record is known.
+func (d *decision) refusePending(ctx context.Context, record string) error {
+	if d.pending == nil {
+		return nil
+	}
+	return d.deny(ctx, record, d.pendingReason, d.pending)
 }
 
 // looksPersonal reports whether a purpose reference is itself a person's identifier.
@@ -155,6 +185,9 @@ func (d *decision) deny(ctx context.Context, record, reason string, err error) e
 func (d *decision) grant(ctx context.Context, records []string, fields []string, rule string) error {
 	if d.g.unchecked || len(records) == 0 {
 		return nil
+	}
+	if d.pending != nil { // fail closed: a path that forgot refusePending still releases nothing
+		return d.deny(ctx, records[0], d.pendingReason, d.pending)
 	}
 	if len(d.reveal) > 0 && (d.action == actRead || d.action == actSearch) {
 		d.action = actReveal

@@ -23,6 +23,9 @@ func (g *Gate) Employer(ctx context.Context, affiliation string) (*amane.Employe
 	if err != nil {
 		return nil, err
 	}
+	if err := d.refusePending(ctx, employerRef(r.ID)); err != nil {
+		return nil, err
+	}
 	rule, ok := d.employerScope(r)
 	if !ok {
 		return nil, d.deny(ctx, employerRef(r.ID), rule, outOfScope())
@@ -149,6 +152,9 @@ func (g *Gate) EmployeeByID(ctx context.Context, id int64) (*amane.Employee, err
 
 // readEmployee decides on one record, journals, then opens and masks.
 func (g *Gate) readEmployee(ctx context.Context, d *decision, r *amane.EmployeeRecord) (*amane.Employee, error) {
+	if err := d.refusePending(ctx, employeeRef(r.ID)); err != nil {
+		return nil, err
+	}
 	jobs, err := g.store.Employments(ctx, r.ID)
 	if err != nil {
 		return nil, err

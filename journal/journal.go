@@ -66,6 +66,12 @@ func Open(ctx context.Context, st Store, signer note.Signer, verifier note.Verif
 	}
 	j := &Journal{st: st, signer: signer, verifier: verifier, Now: time.Now,
 		reqs: make(chan *request, MaxBatch), writerDone: make(chan struct{}), loopDone: make(chan struct{})}
+	// The checkpoints first, then the size: another process may append and sign between the two
+	// reads, and entries are never removed, so every checkpoint read first is within the size read next.
+	cps, err := st.Checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
 	size, err := st.JournalSize(ctx)
 	if err != nil {
 		return nil, err
@@ -76,10 +82,6 @@ func Open(ctx context.Context, st Store, signer note.Signer, verifier note.Verif
 		if _, err := j.front.ReadHashes(frontier(size)); err != nil {
 			return nil, fmt.Errorf("journal: reading the tree: %w", err)
 		}
-	}
-	cps, err := st.Checkpoints(ctx)
-	if err != nil {
-		return nil, err
 	}
 	if len(cps) > 0 {
 		last := cps[len(cps)-1]

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -78,26 +79,28 @@ type searchQuery struct {
 	Limit           int    `json:"limit,omitempty"`
 }
 
-func (s *Server) find(w http.ResponseWriter, r *http.Request, q searchQuery) {
-	var (
-		out []amane.Employee
-		err error
-	)
+// lookup runs one search: by immatriculation, CIN or name (exactly one). An unknown immatriculation is
+// an empty result, like an unknown CIN or name.
+func (s *Server) lookup(ctx context.Context, q searchQuery) ([]amane.Employee, error) {
 	switch {
 	case q.Immatriculation != "" && q.CIN == "" && q.Name == "":
-		var e *amane.Employee
-		if e, err = s.Registry.Employee(r.Context(), q.Immatriculation); err == nil {
-			out = []amane.Employee{*e}
-		} else if amane.ErrorCode(err) == amane.ENOTFOUND {
-			err = nil
+		e, err := s.Registry.Employee(ctx, q.Immatriculation)
+		if amane.ErrorCode(err) == amane.ENOTFOUND {
+			return []amane.Employee{}, nil
+		} else if err != nil {
+			return nil, err
 		}
-	case q.CIN != "" && q.Name == "":
-		out, err = s.Registry.EmployeesByCIN(r.Context(), q.CIN)
-	case q.Name != "" && q.CIN == "":
-		out, err = s.Registry.SearchEmployees(r.Context(), q.Name, q.Limit)
-	default:
-		err = amane.Invalid("Search by exactly one of cin, immatriculation or name.", amane.FieldError{Field: "cin", Rule: "give exactly one of cin, immatriculation, name"})
+		return []amane.Employee{*e}, nil
+	case q.CIN != "" && q.Name == "" && q.Immatriculation == "":
+		return s.Registry.EmployeesByCIN(ctx, q.CIN)
+	case q.Name != "" && q.CIN == "" && q.Immatriculation == "":
+		return s.Registry.SearchEmployees(ctx, q.Name, q.Limit)
 	}
+	return nil, amane.Invalid("Search by exactly one of cin, immatriculation or name.", amane.FieldError{Field: "cin", Rule: "give exactly one of cin, immatriculation, name"})
+}
+
+func (s *Server) find(w http.ResponseWriter, r *http.Request, q searchQuery) {
+	out, err := s.lookup(r.Context(), q)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -153,4 +156,71 @@ func (s *Server) updateEmployee(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, e)
+}
+
+// accessLog is the body of the journal routes.
+type accessLog struct {
+	Entries []amane.AccessEntry `json:"entries"`
+}
+
+func writeEntries(w http.ResponseWriter, entries []amane.AccessEntry) {
+	if entries == nil {
+		entries = []amane.AccessEntry{}
+	}
+	writeJSON(w, http.StatusOK, accessLog{Entries: entries})
+}
+
+// myAccessLog answers an insured person: every access to their own record.
+func (s *Server) myAccessLog(w http.ResponseWriter, r *http.Request) {
+	entries, err := s.Registry.AccessLog(r.Context(), 0)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeEntries(w, entries)
+}
+
+// journal answers the auditor and the DPO: ?before=INDEX&limit=N, newest first.
+func (s *Server) journal(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var before int64
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			s.error(w, r, amane.Invalid("before must be a journal index.", amane.FieldError{Field: "before", Rule: "a non-negative integer"}))
+			return
+		}
+		before = n
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			s.error(w, r, amane.Invalid("limit must be 1 to 500.", amane.FieldError{Field: "limit", Rule: "an integer from 1 to 500"}))
+			return
+		}
+		limit = n
+	}
+	entries, err := s.Registry.Journal(r.Context(), before, limit)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeEntries(w, entries)
+}
+
+// accessProof returns the inclusion proof of one journal entry, as the Registry builds it.
+func (s *Server) accessProof(w http.ResponseWriter, r *http.Request) {
+	index, err := strconv.ParseInt(r.PathValue("index"), 10, 64)
+	if err != nil || index < 0 {
+		s.error(w, r, amane.Invalid("The index must be a journal index.", amane.FieldError{Field: "index", Rule: "a non-negative integer"}))
+		return
+	}
+	proof, err := s.Registry.AccessProof(r.Context(), index)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(proof)
 }

@@ -391,6 +391,7 @@ func TestOpenAPISchemaFields(t *testing.T) {
 		{"Representative", reflect.TypeFor[amane.Representative]()},
 		{"EmployerWithEmployees", reflect.TypeFor[amane.EmployerWithEmployees]()},
 		{"FieldError", reflect.TypeFor[amane.FieldError]()},
+		{"AccessEntry", reflect.TypeFor[amane.AccessEntry]()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) {

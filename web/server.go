@@ -1,25 +1,37 @@
-// Package web serves the JSON API under /api/v1/ (OpenAPI 3.1 document at /api/v1/openapi.json) and
-// /healthz. Routing is the standard library's, with method patterns. Every response carries the
-// security headers set in one place (secureHeaders); errors are JSON {"error":{code,message,fields}}
-// with the status from one table (errorStatus); internal errors are logged, never shown.
+// Package web serves Amane over HTTP: the JSON API under /api/v1/ (OpenAPI 3.1 document at
+// /api/v1/openapi.json), /healthz, and the server-rendered pages agents, employers, insured people and
+// auditors use. Routing is the standard library's, with method patterns. Every response carries the
+// security headers set in one place (secureHeaders; pages add their strict Content-Security-Policy in
+// pageHeaders); API errors are JSON {"error":{code,message,fields}} with the status from one table
+// (errorStatus), page errors are shown in French; internal errors are logged, never shown.
+//
+// Who asks: the API takes a bearer token — a scoped, expiring amane.Token, or the instance's operator
+// token; the pages take a server-side session (session.go) opened with a passkey (WebAuthn, mandatory
+// for staff) or, for employer users and insured people, a password and a TOTP code. Why: staff state a
+// purpose (X-Amane-Purpose and X-Amane-Reference headers, or the form's fields) with every request
+// that reaches personal data; the gate refuses without one and journals every decision. Personal
+// fields come back masked unless the request asks them in clear (?reveal=cin,rib, X-Amane-Reveal, or
+// the page's "afficher en clair" form).
 //
 // Logs never hold personal data: a request is logged by its route pattern ("GET
 // /api/v1/employees/{immatriculation}"), never its path or query, which may carry an identifier.
-// Clients that prefer to keep identifiers out of URLs altogether use POST /api/v1/employees/search.
+// Clients that prefer to keep identifiers out of URLs altogether use POST /api/v1/employees/search;
+// pages put only internal ids in URLs, and search with POST.
 package web
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"amane"
@@ -31,21 +43,44 @@ var openapiJSON []byte
 // Server is the HTTP server.
 type Server struct {
 	Registry amane.Registry
-	Store    amane.Store // operator tokens, until accounts arrive
+	Store    amane.Store // accounts, passkeys, tokens, operator tokens
 	Logger   *slog.Logger
-	mux      *http.ServeMux
-	srv      *http.Server
-	ln       net.Listener
+	Config   Config
+	// SecretKey (SecretKeySize bytes, DIR/web-secret.key) seals the accounts' TOTP secrets. Without it,
+	// password + TOTP sign-in is refused.
+	SecretKey []byte
+	Now       amane.Clock
+
+	mux       *http.ServeMux
+	srv       *http.Server
+	sessions  *sessionStore
+	throttle  *throttle
+	totpMu    sync.Mutex
+	totpLast  map[int64]uint64 // last TOTP step accepted per account: a code works once
+	templates map[string]*template.Template
 }
 
-// NewServer returns a server over registry and store.
+// Config is the server's public identity for WebAuthn.
+type Config struct {
+	// RPID is the WebAuthn relying-party id: the host name people reach the pages at ("amane.cnss.ma").
+	// Default "localhost".
+	RPID string
+	// Origins are the exact origins the pages are served from ("https://amane.cnss.ma"). Empty with
+	// RPID "localhost": the request's own origin (development and tests only: passkeys bound to
+	// localhost are worthless elsewhere).
+	Origins []string
+}
+
+// NewServer returns a server over registry and store, with the default Config.
 func NewServer(registry amane.Registry, store amane.Store, logger *slog.Logger) *Server {
-	s := &Server{Registry: registry, Store: store, Logger: logger, mux: http.NewServeMux()}
+	s := &Server{Registry: registry, Store: store, Logger: logger, Config: Config{RPID: "localhost"}, Now: time.Now,
+		mux: http.NewServeMux(), sessions: newSessionStore(), throttle: newThrottle(), totpLast: map[int64]uint64{}}
+	s.templates = parseTemplates()
 	s.routes()
 	return s
 }
 
-// Routes lists the patterns the server serves; the OpenAPI test checks each is documented.
+// Routes lists the API patterns the server serves; the OpenAPI test checks each is documented.
 var Routes = []string{
 	"GET /healthz",
 	"GET /api/v1/openapi.json",
@@ -57,6 +92,9 @@ var Routes = []string{
 	"POST /api/v1/employees/search",
 	"GET /api/v1/employees/{immatriculation}",
 	"PUT /api/v1/employees/{immatriculation}",
+	"GET /api/v1/me/access-log",
+	"GET /api/v1/journal",
+	"GET /api/v1/journal/proof/{index}",
 }
 
 func (s *Server) routes() {
@@ -71,14 +109,18 @@ func (s *Server) routes() {
 		"POST /api/v1/employees/search":           s.auth(s.searchEmployees),
 		"GET /api/v1/employees/{immatriculation}": s.auth(s.getEmployee),
 		"PUT /api/v1/employees/{immatriculation}": s.auth(s.updateEmployee),
+		"GET /api/v1/me/access-log":               s.auth(s.myAccessLog),
+		"GET /api/v1/journal":                     s.auth(s.journal),
+		"GET /api/v1/journal/proof/{index}":       s.auth(s.accessProof),
 	}
 	for _, p := range Routes {
 		s.mux.HandleFunc(p, h[p])
 	}
+	s.pageRoutes()
 }
 
-// ServeHTTP implements http.Handler: security headers, a request id, a bounded body, and one log line
-// per request.
+// ServeHTTP implements http.Handler: security headers, a request id (in the context, for the
+// journal), a bounded body, and one log line per request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rid := r.Header.Get("X-Request-Id")
@@ -90,6 +132,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	secureHeaders(w.Header())
 	w.Header().Set("X-Request-Id", rid)
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	r = r.WithContext(amane.NewContextWithRequestID(r.Context(), rid))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
 	route := r.Pattern
@@ -141,43 +184,6 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(add
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return s.srv.Shutdown(sctx)
-	}
-}
-
-// TokenHash is how operator tokens are stored: SHA-256 of the token. Tokens are 256-bit random
-// values, so a fast hash is enough; a slow one would only cost every request.
-func TokenHash(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
-// NewToken returns a fresh operator bearer token.
-func NewToken() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return "amane_op_" + hex.EncodeToString(b[:])
-}
-
-func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="amane"`)
-			s.error(w, r, amane.Errorf(amane.EUNAUTHORIZED, "Send an operator token as Authorization: Bearer <token>."))
-			return
-		}
-		known, err := s.Store.OperatorToken(r.Context(), TokenHash(tok))
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		if !known {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="amane", error="invalid_token"`)
-			s.error(w, r, amane.Errorf(amane.EUNAUTHORIZED, "This token is not valid."))
-			return
-		}
-		p := &amane.Principal{ID: "operator:" + hex.EncodeToString(TokenHash(tok)[:6]), Role: amane.RoleOperator}
-		next(w, r.WithContext(amane.NewContextWithPrincipal(r.Context(), p)))
 	}
 }
 

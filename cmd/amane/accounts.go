@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -85,6 +83,7 @@ func cmdAccount(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var sc scopeFlags
 	sc.register(fs)
 	login := fs.String("login", "", "a handle such as agent-0412: never a name, an e-mail or an identifier")
+	totp := fs.Bool("totp", false, "employer or insured: also enrol a TOTP secret (printed once as an otpauth:// URI), the fallback to a passkey")
 	pwFile := fs.String("password-file", "", "file holding the first password (else $AMANE_ACCOUNT_PASSWORD); staff replace it by a passkey at first sign-in")
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
@@ -140,6 +139,22 @@ func cmdAccount(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintln(stdout)
 	if amane.StaffRole(a.Role) {
 		fmt.Fprintln(stdout, "Staff: the first sign-in with this password only registers a passkey; from then on, the passkey alone signs in.")
+		return nil
+	}
+	if *totp {
+		key, err := webSecret(d.dir)
+		if err != nil {
+			return err
+		}
+		sealed, uri, err := web.NewTOTP(key, a.Login)
+		if err != nil {
+			return err
+		}
+		a.TOTP = sealed
+		if err := reg.store.UpdateAccount(ctx, a); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "TOTP (fallback to a passkey): add this to an authenticator app, shown once:\n%s\n", uri)
 	}
 	return nil
 }
@@ -208,7 +223,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	tok := newScopedToken()
+	tok := web.NewAccessToken()
 	now := time.Now().UTC()
 	t := &amane.Token{Hash: web.TokenHash(tok), Role: *sc.role, Agency: agency, Affiliation: aff, EmployeeID: emp,
 		Label: *label, Created: now.Format(time.RFC3339), Expires: now.Add(*ttl).Format(time.RFC3339)}
@@ -218,11 +233,4 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "Token %d, role %s, expires %s. Shown once; keep it secret:\n%s\n", tid, t.Role, t.Expires, tok)
 	return nil
-}
-
-// newScopedToken returns a fresh 256-bit bearer token; its prefix tells a leaked one apart in a scan.
-func newScopedToken() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return "amane_tk_" + hex.EncodeToString(b[:])
 }

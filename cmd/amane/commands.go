@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -294,6 +295,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var d dataFlags
 	d.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	rpID := fs.String("rp-id", "localhost", "WebAuthn relying-party id: the host name people reach the pages at")
+	origins := fs.String("origin", "", "the exact origin(s) the pages are served from, comma-separated (https://amane.example.ma); required unless --rp-id is localhost")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -302,7 +305,28 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer reg.Close()
+	cfg := web.Config{RPID: *rpID}
+	if *origins != "" {
+		cfg.Origins = strings.Split(*origins, ",")
+	} else if *rpID != "localhost" {
+		return fmt.Errorf("%w: --origin is required with --rp-id %s", errUsage, *rpID)
+	}
+	reg.web = cfg
 	return serve(ctx, reg, *addr, stdout, stderr, func(string) {})
+}
+
+// webSecretFile, in the data directory, seals the accounts' TOTP secrets (created by init, 0600).
+const webSecretFile = "web-secret.key"
+
+// webSecret reads the data directory's web secret key, creating it on first use.
+func webSecret(dir string) ([]byte, error) {
+	path := filepath.Join(dir, webSecretFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := web.CreateSecretKey(path); err != nil {
+			return nil, err
+		}
+	}
+	return web.ReadSecretKey(path)
 }
 
 // keyRefresh is how often a server re-reads its key custody, so that a version added by
@@ -326,8 +350,16 @@ func serve(ctx context.Context, reg *registry, addr string, stdout, stderr io.Wr
 		}
 	}()
 	srv := web.NewServer(reg.gate, reg.store, logger)
+	if reg.web.RPID != "" {
+		srv.Config = reg.web
+	}
+	key, err := webSecret(reg.dir)
+	if err != nil {
+		return err
+	}
+	srv.SecretKey = key
 	return srv.ListenAndServe(ctx, addr, func(a string) {
-		fmt.Fprintf(stdout, "Amane is serving on http://%s (API under /api/v1/, OpenAPI at /api/v1/openapi.json)\n", a)
+		fmt.Fprintf(stdout, "Amane is serving on http://%s (pages at /connexion, API under /api/v1/, OpenAPI at /api/v1/openapi.json)\n", a)
 		ready("http://" + a)
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"amane/sqlite"
 	"amane/vault"
 	"amane/vault/hsm"
+	"amane/web"
 )
 
 // A data directory holds the configuration (amane.json: where the store is, where the keys are), the
@@ -151,6 +152,8 @@ type registry struct {
 	vault   *vault.Vault
 	gate    *gate.Gate
 	journal *journal.Journal
+	dir     string     // the data directory
+	web     web.Config // serve's page configuration (relying party, origins)
 }
 
 func (r *registry) Close() error {
@@ -255,7 +258,7 @@ func openRegistry(ctx context.Context, d *dataFlags) (*registry, error) {
 		return fail(err)
 	}
 	g := gate.New(st, v).UseJournal(j, st.(journal.Store)).SetPurposes(purposes)
-	return &registry{store: st, custody: km.custody, keys: km, vault: v, gate: g, journal: j}, nil
+	return &registry{store: st, custody: km.custody, keys: km, vault: v, gate: g, journal: j, dir: d.dir}, nil
 }
 
 // openJournal opens the store's access journal with the data directory's keys (created on first

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"amane/journal"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -72,7 +73,7 @@ func TestHSMEndToEnd(t *testing.T) {
 		mustRun(t, "backup", "--data", data, "--out", file, "--recipient", recipient)
 		other, db := filepath.Join(t.TempDir(), "restored"), pgtest.URL(t)
 		os.MkdirAll(other, 0o700)
-		for _, f := range []string{configFile, indexKeyFile, "index-key-v2.json"} {
+		for _, f := range []string{configFile, indexKeyFile, "index-key-v2.json", journal.SignerFile, journal.VerifierFile} {
 			b, err := os.ReadFile(filepath.Join(data, f))
 			if err != nil {
 				t.Fatal(err)
