@@ -8,15 +8,14 @@ import (
 	"amane"
 	"amane/journal"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
 var _ journal.Store = (*Store)(nil)
 
-// The access journal's storage (journal.Store). An append is one transaction of two array inserts;
-// a second writer appending at the same index fails on the primary key.
+// The access journal's storage (journal.Store). An append is one statement of two array inserts; a
+// second writer appending at the same index fails on the primary key.
 
 // AppendJournal implements journal.Store.
 func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, records []string, hashes []tlog.Hash) error {
@@ -27,23 +26,15 @@ func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, re
 	for i := range hashes {
 		hs[i] = hashes[i][:]
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var size int64
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM journal_entries`).Scan(&size); err != nil {
-			return err
-		}
-		if size != n {
-			return amane.Errorf(amane.ECONFLICT, "The journal holds %d entries, not %d: another writer appended.", size, n)
-		}
-		// No record is NULL, which no JournalByRecord lookup matches.
-		if _, err := tx.Exec(ctx, `INSERT INTO journal_entries (idx, entry, record)
-			SELECT $1::bigint + t.i - 1, t.e, nullif(t.r, '') FROM unnest($2::bytea[], $3::text[]) WITH ORDINALITY AS t(e, r, i)`, n, entries, records); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO journal_hashes (idx, hash)
-			SELECT $1::bigint + t.i - 1, t.h FROM unnest($2::bytea[]) WITH ORDINALITY AS t(h, i)`, tlog.StoredHashIndex(0, n), hs)
-		return err
-	})
+	// One statement, one round trip, atomic on its own: both inserts or neither. A second writer at the
+	// same index fails on the primary key; the journal then learns the size and retries.
+	_, err := s.pool.Exec(ctx, `WITH e AS (
+			INSERT INTO journal_entries (idx, entry, record)
+			SELECT $1::bigint + t.i - 1, t.e, nullif(t.r, '') FROM unnest($2::bytea[], $3::text[]) WITH ORDINALITY AS t(e, r, i)),
+		h AS (
+			INSERT INTO journal_hashes (idx, hash)
+			SELECT $4::bigint + t.i - 1, t.h FROM unnest($5::bytea[]) WITH ORDINALITY AS t(h, i))
+		SELECT 1`, n, entries, records, tlog.StoredHashIndex(0, n), hs)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		return amane.Errorf(amane.ECONFLICT, "Another writer appended to the journal.")
@@ -97,7 +88,13 @@ func (s *Store) JournalEntries(ctx context.Context, from, to int64) ([][]byte, e
 		return nil, nil
 	}
 	out := make([][]byte, to-from)
-	rows, err := s.pool.Query(ctx, `SELECT idx, entry FROM journal_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`, from, to)
+	// One entry (a proof, an access check) by equality: without fresh statistics, PostgreSQL plans the
+	// range form of a huge journal as a parallel scan (170 ms at 10 M entries, measured).
+	q := `SELECT idx, entry FROM journal_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`
+	if to == from+1 {
+		q = `SELECT idx, entry FROM journal_entries WHERE idx = $1 AND $2::bigint = $2::bigint`
+	}
+	rows, err := s.pool.Query(ctx, q, from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"amane"
 	"amane/journal"
@@ -22,37 +24,37 @@ func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, re
 	if len(records) != len(entries) {
 		return fmt.Errorf("sqlite: %d journal entries with %d record references", len(entries), len(records))
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var size int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM journal_entries`).Scan(&size); err != nil {
-			return err
-		}
-		if size != n {
-			return amane.Errorf(amane.ECONFLICT, "The journal holds %d entries, not %d: another writer appended.", size, n)
-		}
-		st, err := tx.PrepareContext(ctx, insertJournalEntry)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
+	// No size check: a second writer at the same index fails on the primary key (idx is the rowid).
+	// Each table gets one multi-row INSERT, prepared once per row count on the writer connection
+	// (before the transaction takes that connection).
+	est, err := s.cachedStmt(ctx, "journal_entries", "(idx, entry, record)", "(?, ?, ?)", len(entries))
+	if err != nil {
+		return err
+	}
+	hst, err := s.cachedStmt(ctx, "journal_hashes", "(idx, hash)", "(?, ?)", len(hashes))
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		args := make([]any, 0, 3*len(entries))
 		for i, e := range entries {
-			if _, err := st.ExecContext(ctx, n+int64(i), e, nullRecord(records[i])); err != nil {
-				return err
-			}
+			args = append(args, n+int64(i), e, nullRecord(records[i]))
 		}
-		hs, err := tx.PrepareContext(ctx, `INSERT INTO journal_hashes (idx, hash) VALUES (?, ?)`)
-		if err != nil {
+		if _, err := tx.StmtContext(ctx, est).ExecContext(ctx, args...); err != nil {
 			return err
 		}
-		defer hs.Close()
 		base := tlog.StoredHashIndex(0, n)
+		args = args[:0]
 		for i, h := range hashes {
-			if _, err := hs.ExecContext(ctx, base+int64(i), h[:]); err != nil {
-				return err
-			}
+			args = append(args, base+int64(i), h[:])
 		}
-		return nil
+		_, err := tx.StmtContext(ctx, hst).ExecContext(ctx, args...)
+		return err
 	})
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return amane.Errorf(amane.ECONFLICT, "Another writer appended to the journal.")
+	}
+	return err
 }
 
 // Kinds of amane.JournalRow, one per journal table.
@@ -194,4 +196,23 @@ func (s *Store) Checkpoints(ctx context.Context) ([]journal.StoredCheckpoint, er
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// cachedStmt returns the writer's prepared INSERT INTO table cols VALUES row, row, … (rows times),
+// prepared once per (table, rows): a journal commit is a handful of rows, so the cache stays small.
+func (s *Store) cachedStmt(ctx context.Context, table, cols, row string, rows int) (*sql.Stmt, error) {
+	key := table + "/" + strconv.Itoa(rows)
+	if st, ok := s.stmts.Load(key); ok {
+		return st.(*sql.Stmt), nil
+	}
+	q := "INSERT INTO " + table + " " + cols + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+	st, err := s.w.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(key, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }

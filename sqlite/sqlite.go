@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"amane"
@@ -39,6 +40,8 @@ type Store struct {
 	w    *sql.DB // one connection, BEGIN IMMEDIATE
 	r    *sql.DB // read-only pool
 	Now  amane.Clock
+
+	stmts sync.Map // the writer's prepared statements (cachedStmt)
 }
 
 var _ amane.Store = (*Store)(nil)

@@ -35,6 +35,10 @@ Usage:
                                                     print an insured person (JSON)
   amane serve --data DIR [--addr HOST:PORT]         serve the JSON API
   amane bench registry --employees N [--db URL]     measure load and lookup, encrypted vs pass-through
+  amane bench gate [--employees N] [--conns 16] [--db URL]
+                                                    gated reads over HTTP vs the same with the gate and journal off
+  amane bench journal [--entries 10000000] [--db URL]
+                                                    journal append rate, proof and checkpoint times at N entries
   amane keys status|rotate|retire VERSION|reindex --data DIR
                                                     key-encryption key versions: list, rotate (online), retire
   amane erase --data DIR --imm N --reason TEXT      erase an insured person (destroy their data key)
