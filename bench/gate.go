@@ -124,14 +124,11 @@ func Gate(ctx context.Context, cfg GateConfig, logf func(format string, args ...
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
-	if cfg.Dir == "" {
-		d, err := os.MkdirTemp("", "amane-bench-gate-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(d)
-		cfg.Dir = d
+	cleanup, err := workDir(&cfg.Dir, "amane-bench-gate-")
+	if err != nil {
+		return nil, err
 	}
+	defer cleanup()
 	rep := &GateReport{Employees: cfg.Employees, Employers: cfg.Employers, Conns: cfg.Conns, Duration: cfg.Duration.String(),
 		Rounds: cfg.Rounds, Machine: machine(), Store: storeName(cfg.DB)}
 

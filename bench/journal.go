@@ -99,14 +99,11 @@ func Journal(ctx context.Context, cfg JournalConfig, logf func(format string, ar
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
-	if cfg.Dir == "" {
-		d, err := os.MkdirTemp("", "amane-bench-journal-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(d)
-		cfg.Dir = d
+	cleanup, err := workDir(&cfg.Dir, "amane-bench-journal-")
+	if err != nil {
+		return nil, err
 	}
+	defer cleanup()
 	rep := &JournalReport{Requested: cfg.Entries, Machine: machine(), Store: storeName(cfg.DB)}
 	dbDir := filepath.Join(cfg.Dir, "journal")
 	if err := os.MkdirAll(dbDir, 0o700); err != nil {

@@ -79,14 +79,11 @@ func Registry(ctx context.Context, cfg RegistryConfig, logf func(format string, 
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
-	if cfg.Dir == "" {
-		d, err := os.MkdirTemp("", "amane-bench-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(d)
-		cfg.Dir = d
+	cleanup, err := workDir(&cfg.Dir, "amane-bench-")
+	if err != nil {
+		return nil, err
 	}
+	defer cleanup()
 	adh, sal := filepath.Join(cfg.Dir, "ADHERENTS.csv"), filepath.Join(cfg.Dir, "SALARIES.csv")
 	if err := writeFiles(ctx, cfg, adh, sal); err != nil {
 		return nil, err
@@ -289,4 +286,17 @@ func lookups(ctx context.Context, g *gate.Gate, cins []string) (p50, p99 float64
 	slices.Sort(lat)
 	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
 	return us(lat[len(lat)/2]), us(lat[len(lat)*99/100]), nil
+}
+
+// workDir makes *dir a fresh temporary directory when it is empty; cleanup removes what it made.
+func workDir(dir *string, prefix string) (cleanup func(), err error) {
+	if *dir != "" {
+		return func() {}, nil
+	}
+	d, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	*dir = d
+	return func() { os.RemoveAll(d) }, nil
 }

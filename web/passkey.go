@@ -98,14 +98,8 @@ func (s *Server) passkeyLoginOptions(w http.ResponseWriter, r *http.Request, v *
 
 // passkeyLogin checks the signed challenge and opens a full session.
 func (s *Server) passkeyLogin(w http.ResponseWriter, r *http.Request, v *visit) {
-	sd := s.sessions.takeCeremony(v.key, "login")
-	if sd == nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "Le délai est dépassé : recommencez."})
-		return
-	}
-	rp, err := s.relyingParty(r)
-	if err != nil {
-		s.ceremonyError(w, r, err)
+	sd, rp, ok := s.finishCeremony(w, r, v, "login")
+	if !ok {
 		return
 	}
 	var u *passkeyUser
@@ -199,14 +193,8 @@ func (s *Server) passkeyRegisterOptions(w http.ResponseWriter, r *http.Request, 
 // passkeyRegister checks the new credential and stores it. A bootstrap session ends there, with every
 // other session of the account: the next sign-in uses the passkey.
 func (s *Server) passkeyRegister(w http.ResponseWriter, r *http.Request, v *visit) {
-	sd := s.sessions.takeCeremony(v.key, "register")
-	if sd == nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "Le délai est dépassé : recommencez."})
-		return
-	}
-	rp, err := s.relyingParty(r)
-	if err != nil {
-		s.ceremonyError(w, r, err)
+	sd, rp, ok := s.finishCeremony(w, r, v, "register")
+	if !ok {
 		return
 	}
 	u, err := s.loadPasskeyUser(r.Context(), v.account.ID)
@@ -258,4 +246,20 @@ func ceremonyReason(err error) string {
 		return pe.Type + ": " + pe.Details
 	}
 	return "unknown credential"
+}
+
+// finishCeremony takes the session's pending ceremony of this kind (begun by the matching begin
+// handler) and the relying party; on failure it has answered and returns false.
+func (s *Server) finishCeremony(w http.ResponseWriter, r *http.Request, v *visit, kind string) (*webauthn.SessionData, *webauthn.WebAuthn, bool) {
+	sd := s.sessions.takeCeremony(v.key, kind)
+	if sd == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "Le délai est dépassé : recommencez."})
+		return nil, nil, false
+	}
+	rp, err := s.relyingParty(r)
+	if err != nil {
+		s.ceremonyError(w, r, err)
+		return nil, nil, false
+	}
+	return sd, rp, true
 }
