@@ -47,11 +47,19 @@ type Token struct {
 	Created     string `json:"created"`
 	Expires     string `json:"expires"` // RFC 3339 UTC
 	Revoked     bool   `json:"revoked,omitempty"`
+	// AccountID, if not 0, is the account the token was issued to: it acts as that account (same
+	// principal, role and scope), so the sentinel sees one principal across the pages and the API, and
+	// suspending the account revokes its tokens.
+	AccountID int64 `json:"account_id,omitempty"`
 }
 
 // Principal returns the principal a request bearing t acts as.
 func (t *Token) Principal() *Principal {
-	return &Principal{ID: "token/" + strconv.FormatInt(t.ID, 10), Role: t.Role, Agency: t.Agency, Affiliation: t.Affiliation, EmployeeID: t.EmployeeID, Token: true}
+	id := "token/" + strconv.FormatInt(t.ID, 10)
+	if t.AccountID != 0 {
+		id = "account/" + strconv.FormatInt(t.AccountID, 10)
+	}
+	return &Principal{ID: id, Role: t.Role, Agency: t.Agency, Affiliation: t.Affiliation, EmployeeID: t.EmployeeID, Token: true}
 }
 
 // AccessStore keeps accounts, passkeys and tokens. Both stores implement it (inside Store).

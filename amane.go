@@ -121,6 +121,8 @@ type EmployerWithEmployees struct {
 // Registry is the service every adapter calls. Its implementation (package gate) is the one door:
 // it decrypts only after deciding who asks and why.
 type Registry interface {
+	Declarations
+
 	// Employer returns the employer with its employees. ENOTFOUND if none.
 	Employer(ctx context.Context, affiliation string) (*EmployerWithEmployees, error)
 	// CreateEmployer validates and stores a new employer. EINVALID (every bad field at once),

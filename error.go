@@ -13,6 +13,7 @@ const (
 	ECONFLICT     = "conflict"     // the record exists already, or the change conflicts with the store
 	EUNAUTHORIZED = "unauthorized" // no valid credential
 	EFORBIDDEN    = "forbidden"    // a valid credential that may not do this
+	ETHROTTLED    = "throttled"    // too many requests: the sentinel slowed this principal down
 	EINTERNAL     = "internal"     // a bug or an outage; the detail is logged, never shown
 )
 
@@ -27,20 +28,35 @@ type Error struct {
 
 // FieldError is one problem with one field, optionally on one line of a file.
 type FieldError struct {
-	File  string `json:"file,omitempty"`
-	Line  int    `json:"line,omitempty"`
-	Field string `json:"field"`
-	Rule  string `json:"rule"`
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Record string `json:"record,omitempty"` // a file's record type ("B02") where it has records
+	Field  string `json:"field"`
+	Rule   string `json:"rule"`
+	// Expected and Found, where the rule compares values (a control sum, a count); never a personal
+	// value (names, CIN) in clear.
+	Expected string `json:"expected,omitempty"`
+	Found    string `json:"found,omitempty"`
 }
 
 func (e FieldError) String() string {
+	field := e.Field
+	if e.Record != "" {
+		field = e.Record + "." + e.Field
+	}
+	var s string
 	switch {
 	case e.File != "" && e.Line > 0:
-		return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Rule)
+		s = fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, field, e.Rule)
 	case e.Line > 0:
-		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Rule)
+		s = fmt.Sprintf("line %d: %s: %s", e.Line, field, e.Rule)
+	default:
+		s = fmt.Sprintf("%s: %s", field, e.Rule)
 	}
-	return fmt.Sprintf("%s: %s", e.Field, e.Rule)
+	if e.Expected != "" || e.Found != "" {
+		s += fmt.Sprintf(" (expected %s, found %s)", e.Expected, e.Found)
+	}
+	return s
 }
 
 func (e *Error) Error() string {
@@ -101,6 +117,12 @@ func Conflict(field string) *Error {
 		return Errorf(ECONFLICT, "This passkey is registered already.")
 	case "token":
 		return Errorf(ECONFLICT, "This token exists already.")
+	case "periode":
+		return &Error{Code: ECONFLICT, Message: "This period is declared already: send a complementary declaration.", Fields: []FieldError{{Field: field, Rule: "is declared already"}}}
+	case "history_key":
+		return &Error{Code: ECONFLICT, Message: "Another writer declared one of these people at the same time, or the person was erased.", Fields: []FieldError{{Field: field, Rule: "exists already or the person was erased"}}}
+	case "code":
+		return &Error{Code: ECONFLICT, Message: "This verification code exists already.", Fields: []FieldError{{Field: field, Rule: "exists already"}}}
 	}
 	return Errorf(ECONFLICT, "The record conflicts with an existing one.")
 }

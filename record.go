@@ -2,7 +2,8 @@ package amane
 
 import (
 	"context"
-	"strconv"
+	"errors"
+	"fmt"
 )
 
 // WrappedKey is a subject's data key as stored: sealed by key-encryption key Version. Deleting it makes
@@ -39,6 +40,9 @@ type EmployeeRecord struct {
 // Store persists records. Every method is one transaction. Methods return *Error with the codes named.
 type Store interface {
 	AccessStore
+	DeclarationStore
+	AttestationStore
+	AlertStore
 
 	// CreateEmployer allocates an id, calls seal with it (the id is bound into every ciphertext),
 	// and inserts the record. ECONFLICT if the affiliation exists.
@@ -99,7 +103,8 @@ type Store interface {
 
 	// Dump calls fn with every row of the store, read in one consistent snapshot while writers go on,
 	// in an order Restore can insert: agencies, employers, employees, employments, operator tokens,
-	// erasures, settings, accounts, passkeys, tokens, journal entries, journal hashes, checkpoints.
+	// erasures, settings, accounts, passkeys, tokens, journal entries, journal hashes, checkpoints,
+	// other data keys (history, request), immatriculation requests, declarations, attestations.
 	Dump(ctx context.Context, fn func(*DumpItem) error) error
 
 	Close() error
@@ -126,12 +131,7 @@ type DataKeyRef struct {
 }
 
 // VaultSubject is the vault subject the key is bound to ("employer/12", "employee/7").
-func (r DataKeyRef) VaultSubject() string {
-	if r.Kind == KeyEmployer {
-		return "employer/" + strconv.FormatInt(r.Subject, 10)
-	}
-	return "employee/" + strconv.FormatInt(r.Subject, 10)
-}
+func (r DataKeyRef) VaultSubject() string { return kindSubject(r.Kind, r.Subject) }
 
 // DataKey is a stored wrapped data key.
 type DataKey struct {
@@ -166,6 +166,12 @@ type DumpItem struct {
 	Passkey       *Passkey        `json:"passkey,omitempty"`
 	Token         *Token          `json:"token,omitempty"`
 	Journal       *JournalRow     `json:"journal,omitempty"`
+	// DataKey is a key of a kind other than employer and employee (history, request keys); it comes
+	// before the declarations and requests it seals.
+	DataKey     *DataKey           `json:"data_key,omitempty"`
+	Declaration *DeclarationRecord `json:"declaration,omitempty"`
+	ImmRequest  *ImmRequestRecord  `json:"imm_request,omitempty"`
+	Attestation *AttestationRecord `json:"attestation,omitempty"`
 }
 
 // JournalRow is one row of the access journal's tables, as a backup carries it: an entry (Index,
@@ -218,6 +224,61 @@ type Loader interface {
 	PutPasskey(p Passkey) error
 	PutToken(t Token) error
 	PutJournal(r JournalRow) error
+	PutDataKey(k DataKey) error
+	PutDeclaration(r *DeclarationRecord) error
+	PutImmRequest(r *ImmRequestRecord) error
+	PutAttestation(r *AttestationRecord) error
 	Commit() error
 	Rollback() error
+}
+
+// PutDumpItem writes one row of a dump into a restore's loader (an empty store): each kind to its Put
+// method. An employer, employee or employment the store did not insert as dumped (its key taken, its
+// id changed) is an error: a restore reproduces the store or fails.
+func PutDumpItem(l Loader, it *DumpItem) error {
+	switch {
+	case it.Agency != nil:
+		return l.PutAgency(*it.Agency)
+	case it.Employer != nil:
+		id, ok, err := l.PutEmployer(it.Employer)
+		if err == nil && (!ok || id != it.Employer.ID) {
+			err = fmt.Errorf("employer %d: its affiliation is already taken", it.Employer.ID)
+		}
+		return err
+	case it.Employee != nil:
+		id, ok, err := l.PutEmployee(it.Employee)
+		if err == nil && (!ok || id != it.Employee.ID) {
+			err = fmt.Errorf("employee %d: its immatriculation index is already taken", it.Employee.ID)
+		}
+		return err
+	case it.Employment != nil:
+		ok, err := l.PutEmployment(*it.Employment)
+		if err == nil && !ok {
+			err = fmt.Errorf("employment of employee %d with employer %d appears twice", it.Employment.EmployeeID, it.Employment.EmployerID)
+		}
+		return err
+	case it.OperatorToken != nil:
+		return l.PutOperatorToken(*it.OperatorToken)
+	case it.Erasure != nil:
+		return l.PutErasure(*it.Erasure)
+	case it.Setting != nil:
+		return l.PutSetting(*it.Setting)
+	case it.Account != nil:
+		return l.PutAccount(*it.Account)
+	case it.Passkey != nil:
+		return l.PutPasskey(*it.Passkey)
+	case it.Token != nil:
+		return l.PutToken(*it.Token)
+	case it.Journal != nil:
+		return l.PutJournal(*it.Journal)
+	case it.DataKey != nil:
+		return l.PutDataKey(*it.DataKey)
+	case it.ImmRequest != nil:
+		return l.PutImmRequest(it.ImmRequest)
+	case it.Declaration != nil:
+		return l.PutDeclaration(it.Declaration)
+	case it.Attestation != nil:
+		return l.PutAttestation(it.Attestation)
+	}
+	return errors.New("a dump row of no kind")
 }

@@ -80,11 +80,15 @@ const (
 	KindPasskey       = "passkey"
 	KindToken         = "token"
 	KindJournal       = "journal"
+	KindDataKey       = "data_key" // history and request keys (declarations)
+	KindImmRequest    = "imm_request"
+	KindDeclaration   = "declaration"
+	KindAttestation   = "attestation"
 )
 
 // Kinds lists the row kinds in dump order.
 var Kinds = []string{KindAgency, KindEmployer, KindEmployee, KindEmployment, KindOperatorToken, KindErasure, KindSetting,
-	KindAccount, KindPasskey, KindToken, KindJournal}
+	KindAccount, KindPasskey, KindToken, KindJournal, KindDataKey, KindImmRequest, KindDeclaration, KindAttestation}
 
 // progressEvery is how many rows pass between two calls of a progress function.
 const progressEvery = 256
@@ -127,17 +131,21 @@ var trailerPrefix = []byte(`{"end":`)
 
 // row is one line: amane.DumpItem with employments that keep their ids.
 type row struct {
-	Agency        *amane.Agency         `json:"agency,omitempty"`
-	Employer      *amane.EmployerRecord `json:"employer,omitempty"`
-	Employee      *amane.EmployeeRecord `json:"employee,omitempty"`
-	Employment    *employment           `json:"employment,omitempty"`
-	OperatorToken *amane.OperatorToken  `json:"operator_token,omitempty"`
-	Erasure       *amane.Erasure        `json:"erasure,omitempty"`
-	Setting       *amane.Setting        `json:"setting,omitempty"`
-	Account       *amane.Account        `json:"account,omitempty"`
-	Passkey       *amane.Passkey        `json:"passkey,omitempty"`
-	Token         *amane.Token          `json:"token,omitempty"`
-	Journal       *amane.JournalRow     `json:"journal,omitempty"`
+	Agency        *amane.Agency            `json:"agency,omitempty"`
+	Employer      *amane.EmployerRecord    `json:"employer,omitempty"`
+	Employee      *amane.EmployeeRecord    `json:"employee,omitempty"`
+	Employment    *employment              `json:"employment,omitempty"`
+	OperatorToken *amane.OperatorToken     `json:"operator_token,omitempty"`
+	Erasure       *amane.Erasure           `json:"erasure,omitempty"`
+	Setting       *amane.Setting           `json:"setting,omitempty"`
+	Account       *amane.Account           `json:"account,omitempty"`
+	Passkey       *amane.Passkey           `json:"passkey,omitempty"`
+	Token         *amane.Token             `json:"token,omitempty"`
+	Journal       *amane.JournalRow        `json:"journal,omitempty"`
+	DataKey       *amane.DataKey           `json:"data_key,omitempty"`
+	ImmRequest    *amane.ImmRequestRecord  `json:"imm_request,omitempty"`
+	Declaration   *amane.DeclarationRecord `json:"declaration,omitempty"`
+	Attestation   *amane.AttestationRecord `json:"attestation,omitempty"`
 }
 
 type employment struct {
@@ -149,7 +157,8 @@ type employment struct {
 
 func toRow(it *amane.DumpItem) (*row, string, error) {
 	r := &row{Agency: it.Agency, Employer: it.Employer, Employee: it.Employee, OperatorToken: it.OperatorToken, Erasure: it.Erasure, Setting: it.Setting,
-		Account: it.Account, Passkey: it.Passkey, Token: it.Token, Journal: it.Journal}
+		Account: it.Account, Passkey: it.Passkey, Token: it.Token, Journal: it.Journal,
+		DataKey: it.DataKey, ImmRequest: it.ImmRequest, Declaration: it.Declaration, Attestation: it.Attestation}
 	if e := it.Employee; e != nil && (e.Imm == nil || e.Surname == nil || e.FirstName == nil) {
 		// An erased person's NOT NULL fields are empty; SQLite reads an empty BLOB as nil, which
 		// PostgreSQL would take for NULL.
@@ -187,6 +196,10 @@ func (r *row) kind() (string, error) {
 	set(r.Passkey != nil, KindPasskey)
 	set(r.Token != nil, KindToken)
 	set(r.Journal != nil, KindJournal)
+	set(r.DataKey != nil, KindDataKey)
+	set(r.ImmRequest != nil, KindImmRequest)
+	set(r.Declaration != nil, KindDeclaration)
+	set(r.Attestation != nil, KindAttestation)
 	if n != 1 {
 		return "", fmt.Errorf("a row must have exactly one kind, this one has %d", n)
 	}
@@ -195,7 +208,8 @@ func (r *row) kind() (string, error) {
 
 func (r *row) item() *amane.DumpItem {
 	it := &amane.DumpItem{Agency: r.Agency, Employer: r.Employer, Employee: r.Employee, OperatorToken: r.OperatorToken, Erasure: r.Erasure, Setting: r.Setting,
-		Account: r.Account, Passkey: r.Passkey, Token: r.Token, Journal: r.Journal}
+		Account: r.Account, Passkey: r.Passkey, Token: r.Token, Journal: r.Journal,
+		DataKey: r.DataKey, ImmRequest: r.ImmRequest, Declaration: r.Declaration, Attestation: r.Attestation}
 	if j := r.Employment; j != nil {
 		it.Employment = &amane.Employment{EmployeeID: j.EmployeeID, EmployerID: j.EmployerID, Since: j.Since, State: j.State}
 	}
@@ -284,5 +298,7 @@ func countKey(sum *Summary, r *row) {
 		sum.KeyVersions[r.Employer.Key.Version]++
 	case r.Employee != nil && len(r.Employee.Key.Blob) > 0:
 		sum.KeyVersions[r.Employee.Key.Version]++
+	case r.DataKey != nil && len(r.DataKey.Blob) > 0:
+		sum.KeyVersions[r.DataKey.Version]++
 	}
 }

@@ -1,9 +1,11 @@
 package backup
 
 import (
+	"amane/attest"
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -222,6 +224,26 @@ func TestBackupRestore(t *testing.T) {
 		if _, err := r.Store.AddToken(ctx, &amane.Token{Hash: bytes.Repeat([]byte{8}, 32), Role: amane.RoleIntegration, Expires: "2030-01-01T00:00:00Z"}); err != nil {
 			t.Fatal(err)
 		}
+		// A declaration (history keys, sealed lines) and an attestation of the first employer.
+		row, err := csv.NewReader(strings.NewReader(lines[5])).Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pre, err := r.Gate.Preetabli(sys, row[7], "202410")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range pre.Lines {
+			pre.Lines[i].Days, pre.Lines[i].Salary, pre.Lines[i].Capped = 26, 500000, 500000
+		}
+		pre.New = []amane.NewEmployeeLine{{Imm: "000000000", Surname: "NOUVEAU", FirstName: "SALARIE", CIN: "K1234", Days: 3, Salary: 30000, Capped: 30000}}
+		pre.Header.BlankB04 = false
+		if res, err := r.Gate.SubmitDeclaration(sys, pre); err != nil || res.Status != amane.DeclAccepted {
+			t.Fatalf("declaration: %+v, %v", res, err)
+		}
+		if _, errs, err := r.Gate.Attestations(sys, []gate.AttestationRequest{{Kind: attest.KindThirdParty, Affiliation: pre.Affiliation}}); err != nil || errs[0] != nil {
+			t.Fatalf("attestation: %v %v", err, errs)
+		}
 		// A checkpoint of the journal as it is now: the background one would otherwise land after
 		// the backup, and the stores' dumps below would differ by it.
 		if _, err := r.Journal.Checkpoint(ctx); err != nil {
@@ -231,7 +253,8 @@ func TestBackupRestore(t *testing.T) {
 		file, wrote := write(t, r.Store, id)
 		if wrote.Source != r.Kind || wrote.Rows[KindEmployee] != 150 || wrote.Rows[KindErasure] != 1 || wrote.Rows[KindEmployer] != 12 || wrote.Rows[KindSetting] != 1 ||
 			wrote.Rows[KindAccount] != 1 || wrote.Rows[KindPasskey] != 1 || wrote.Rows[KindToken] != 1 || wrote.Rows[KindJournal] == 0 ||
-			wrote.KeyVersions[1] != 12+149 {
+			wrote.Rows[KindDeclaration] != 1 || wrote.Rows[KindAttestation] != 1 || wrote.Rows[KindImmRequest] != 1 || wrote.Rows[KindDataKey] == 0 ||
+			wrote.KeyVersions[1] != 12+149+wrote.Rows[KindDataKey] {
 			t.Fatalf("summary %+v", wrote)
 		}
 		sum, err := Verify(bytes.NewReader(file), ids(id))

@@ -175,6 +175,12 @@ func (rd *reader) check(r *row) error {
 			rd.sum.KeyVersions[e.Key.Version]++
 		}
 		rd.employees[e.ID] = f
+	case r.DataKey != nil:
+		k := r.DataKey
+		if (k.Kind != amane.KeyHistory && k.Kind != amane.KeyRequest) || k.Subject <= 0 || len(k.Blob) == 0 {
+			return rd.errf("a data key of an unknown kind, or without subject or key")
+		}
+		rd.sum.KeyVersions[k.Version]++
 	case r.Employment != nil:
 		j := r.Employment
 		if rd.employees[j.EmployeeID]&seen == 0 {
@@ -430,55 +436,17 @@ func restoreRows(ctx context.Context, rd *reader, l amane.Loader, opt RestoreOpt
 			err = check(amane.DataKeyRef{Kind: amane.KeyEmployer, Subject: r.Employer.ID}, r.Employer.Key)
 		case r.Employee != nil:
 			err = check(amane.DataKeyRef{Kind: amane.KeyEmployee, Subject: r.Employee.ID}, r.Employee.Key)
+		case r.DataKey != nil:
+			err = check(r.DataKey.DataKeyRef, r.DataKey.WrappedKey)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if err := put(l, r.item()); err != nil {
+		if err := amane.PutDumpItem(l, r.item()); err != nil {
 			return nil, rd.errf("cannot restore this row: %w", err)
 		}
 		if opt.Progress != nil && n%progressEvery == 0 {
 			opt.Progress(n)
 		}
 	}
-}
-
-func put(l amane.Loader, it *amane.DumpItem) error {
-	switch {
-	case it.Agency != nil:
-		return l.PutAgency(*it.Agency)
-	case it.Employer != nil:
-		id, ok, err := l.PutEmployer(it.Employer)
-		if err == nil && (!ok || id != it.Employer.ID) {
-			err = fmt.Errorf("employer %d: its affiliation is already taken", it.Employer.ID)
-		}
-		return err
-	case it.Employee != nil:
-		id, ok, err := l.PutEmployee(it.Employee)
-		if err == nil && (!ok || id != it.Employee.ID) {
-			err = fmt.Errorf("employee %d: its immatriculation index is already taken", it.Employee.ID)
-		}
-		return err
-	case it.Employment != nil:
-		ok, err := l.PutEmployment(*it.Employment)
-		if err == nil && !ok {
-			err = fmt.Errorf("employment of employee %d with employer %d appears twice", it.Employment.EmployeeID, it.Employment.EmployerID)
-		}
-		return err
-	case it.OperatorToken != nil:
-		return l.PutOperatorToken(*it.OperatorToken)
-	case it.Erasure != nil:
-		return l.PutErasure(*it.Erasure)
-	case it.Setting != nil:
-		return l.PutSetting(*it.Setting)
-	case it.Account != nil:
-		return l.PutAccount(*it.Account)
-	case it.Passkey != nil:
-		return l.PutPasskey(*it.Passkey)
-	case it.Token != nil:
-		return l.PutToken(*it.Token)
-	case it.Journal != nil:
-		return l.PutJournal(*it.Journal)
-	}
-	return nil
 }

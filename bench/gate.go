@@ -25,7 +25,6 @@ import (
 	"amane/ids"
 	"amane/journal"
 	"amane/load"
-	"amane/vault"
 	"amane/web"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -141,42 +140,19 @@ func Gate(ctx context.Context, cfg GateConfig, logf func(format string, args ...
 	if err != nil {
 		return nil, err
 	}
-	kr, err := newKeyring(cfg.Dir)
-	if err != nil {
-		return nil, err
-	}
-	v, err := vault.FromKeyring(kr)
-	if err != nil {
-		return nil, err
-	}
-	dbDir := filepath.Join(cfg.Dir, "gate")
-	if err := os.MkdirAll(dbDir, 0o700); err != nil {
-		return nil, err
-	}
-	st, size, closeStore, err := openStore(ctx, RegistryConfig{DB: cfg.DB}, fmt.Sprintf("gate_%d", os.Getpid()), dbDir)
+	st, v, size, closeStore, err := loadedStore(ctx, cfg.Dir, cfg.DB, "gate", nil, adh, sal)
 	if err != nil {
 		return nil, err
 	}
 	defer closeStore()
-	if err := loadFiles(ctx, st, gate.New(st, v), adh, sal); err != nil {
-		return nil, err
-	}
 	logf("loaded %d employers, %d insured people", cfg.Employers, len(imms))
 	if rep.StoreBytesBefore, err = size(); err != nil {
 		return nil, err
 	}
 
 	// The journal in the same store, and both gates, as `amane serve` opens them.
-	sjs, ok := st.(journal.Store)
-	if !ok {
-		return nil, errors.New("bench: the store keeps no journal")
-	}
-	js := &timedJournalStore{Store: sjs}
-	signer, verifier, err := journal.LoadKeys(cfg.Dir)
-	if err != nil {
-		return nil, err
-	}
-	j, err := journal.Open(ctx, js, signer, verifier, filepath.Join(cfg.Dir, journal.WitnessFile))
+	var timed *timedJournalStore
+	j, js, err := openJournal(ctx, st, cfg.Dir, func(s journal.Store) journal.Store { timed = &timedJournalStore{Store: s}; return timed })
 	if err != nil {
 		return nil, err
 	}
@@ -273,14 +249,14 @@ func Gate(ctx context.Context, cfg GateConfig, logf func(format string, args ...
 	if err := j.Close(); err != nil {
 		return nil, err
 	}
-	js.mu.Lock()
-	rep.JournalCommits = len(js.commits)
+	timed.mu.Lock()
+	rep.JournalCommits = len(timed.commits)
 	if rep.JournalCommits > 0 {
-		rep.JournalBatch = float64(js.entries) / float64(rep.JournalCommits)
-		t := timing(js.commits)
+		rep.JournalBatch = float64(timed.entries) / float64(rep.JournalCommits)
+		t := timing(timed.commits)
 		rep.JournalCommitP50, rep.JournalCommitP99 = t.P50us, t.P99us
 	}
-	js.mu.Unlock()
+	timed.mu.Unlock()
 	if rep.JournalSize, err = js.JournalSize(ctx); err != nil {
 		return nil, err
 	}
@@ -385,6 +361,16 @@ type window struct {
 	lat              []time.Duration
 }
 
+// add counts one client's requests into the window (under the caller's lock).
+func (w *window) add(lat []time.Duration, errs int64, first string) {
+	w.lat = append(w.lat, lat...)
+	w.requests += int64(len(lat))
+	w.errors += errs
+	if w.firstError == "" {
+		w.firstError = first
+	}
+}
+
 // maxErrors stops a window early: a server that fails every request is not measured.
 const maxErrors = 1000
 
@@ -430,12 +416,7 @@ func (d *driver) client(ctx context.Context, w *window, mu *sync.Mutex, base str
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	w.lat = append(w.lat, lat...)
-	w.requests += int64(len(lat))
-	w.errors += errs
-	if w.firstError == "" {
-		w.firstError = first
-	}
+	w.add(lat, errs, first)
 }
 
 // get reads one insured person as an operator stating a purpose; check decodes the answer and checks

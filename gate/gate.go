@@ -59,6 +59,7 @@ type Gate struct {
 	journal   Journal
 	jstore    journal.Store
 	purposes  []amane.PurposeChoice
+	sentinel  Sentinel
 	unchecked bool
 	Now       amane.Clock
 }

@@ -4,23 +4,28 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"amane"
 	"amane/ids"
 	"amane/journal"
+	"amane/sentinel"
 )
 
 // Actions, as the journal records them.
 const (
-	actRead   = "read"
-	actReveal = "reveal"
-	actSearch = "search"
-	actCreate = "create"
-	actUpdate = "update"
-	actErase  = "erase"
-	actLog    = "access-log"
-	actProof  = "proof"
-	actAudit  = "journal"
+	actRead    = "read"
+	actReveal  = "reveal"
+	actSearch  = "search"
+	actCreate  = "create"
+	actUpdate  = "update"
+	actErase   = "erase"
+	actLog     = "access-log"
+	actProof   = "proof"
+	actAudit   = "journal"
+	actDeclare = "declare"
+	actAttest  = "attest"
+	actRevoke  = "revoke"
 )
 
 // Journal is what the gate needs of the access journal (package journal): an append that returns once
@@ -56,16 +61,80 @@ func (g *Gate) Unchecked() *Gate {
 	return &u
 }
 
+// Sentinel watches the gate's decisions as they are made (package sentinel's Live implements it):
+// a suspended principal is refused at the door, and every decision is an event.
+type Sentinel interface {
+	Observe(e sentinel.Event) []sentinel.Response
+	// Admit is "" when the principal's request may go on, sentinel.Suspend or sentinel.Throttle if not.
+	Admit(principal string, now time.Time) string
+	// Standing is the strongest response in force; Hold imposes one (restored from the store); Lift
+	// ends them (a security officer's decision).
+	Standing(principal string) string
+	Hold(principal, response string)
+	Lift(principal string)
+}
+
+// UseSentinel makes the gate refuse suspended principals and report every decision to s.
+func (g *Gate) UseSentinel(s Sentinel) *Gate {
+	g.sentinel = s
+	return g
+}
+
+// observe reports journaled decisions to the sentinel.
+func (d *decision) observe(es []journal.Entry) {
+	if d.g.sentinel == nil {
+		return
+	}
+	home := d.p.Agency
+	if d.p.Role == amane.RoleEmployer {
+		home = d.p.Affiliation
+	}
+	role := d.p.Role
+	switch role {
+	case amane.RoleOperator, amane.RoleIntegration:
+		role = "integration"
+	case amane.RoleDPO, amane.RoleSecurity, amane.RoleAuditor:
+		role = amane.RoleSupervisor
+	}
+	action := "write"
+	switch d.action {
+	case actRead, actReveal:
+		action = "read"
+	case actSearch:
+		action = "search"
+	case actAttest:
+		action = "attest"
+	case actLog, actProof, actAudit:
+		return // the journal's own views release no personal data
+	}
+	now := d.g.Now().UTC()
+	for _, e := range es {
+		d.g.sentinel.Observe(sentinel.Event{Time: now, Principal: d.p.ID, Role: role, Home: home, Action: action,
+			Record: e.Record, RecordHome: d.homes[e.Record], Purpose: e.Purpose, Outcome: e.Outcome})
+	}
+}
+
+// setHome notes a record's agency for the sentinel.
+func (d *decision) setHome(record, agency string) {
+	if d.homes == nil {
+		d.homes = map[string]string{}
+	}
+	d.homes[record] = agency
+}
+
 // roles that may take each action. Staff among them state a purpose (see decision.purpose).
 var rolesFor = map[string][]string{
-	actRead:   {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleInsured, amane.RoleDPO},
-	actSearch: {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleDPO},
-	actCreate: {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
-	actUpdate: {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
-	actErase:  {amane.RoleSystem},
-	actLog:    {amane.RoleInsured, amane.RoleDPO, amane.RoleSystem},
-	actProof:  {amane.RoleInsured, amane.RoleDPO, amane.RoleAuditor, amane.RoleSystem},
-	actAudit:  {amane.RoleAuditor, amane.RoleDPO, amane.RoleSecurity, amane.RoleSystem},
+	actRead:    {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleInsured, amane.RoleDPO},
+	actSearch:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleDPO},
+	actCreate:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
+	actUpdate:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
+	actErase:   {amane.RoleSystem},
+	actAttest:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleInsured},
+	actRevoke:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleSystem},
+	actDeclare: {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer},
+	actLog:     {amane.RoleInsured, amane.RoleDPO, amane.RoleSystem},
+	actProof:   {amane.RoleInsured, amane.RoleDPO, amane.RoleAuditor, amane.RoleSystem},
+	actAudit:   {amane.RoleAuditor, amane.RoleDPO, amane.RoleSecurity, amane.RoleSystem},
 }
 
 // decision is one request's passage through the gate: who, why, which fields in clear.
@@ -76,6 +145,8 @@ type decision struct {
 	purpose amane.Purpose
 	reveal  []string // masked fields asked in clear (JSON names), or [RevealAll]
 	rid     string
+	// homes is each record's agency as the scope checks saw it (the sentinel's record_home).
+	homes map[string]string
 	// pending is a refusal decided before the record was looked up (a missing purpose on a read),
 	// journaled with the record's reference once known, so that the person sees the attempt.
 	pending       error
@@ -97,6 +168,14 @@ func (g *Gate) begin(ctx context.Context, action string) (*decision, error) {
 	}
 	if g.journal == nil {
 		return nil, amane.Errorf(amane.EINTERNAL, "The access journal is not open: no personal data leaves the gate without it.")
+	}
+	if g.sentinel != nil {
+		switch g.sentinel.Admit(p.ID, g.Now()) {
+		case sentinel.Suspend:
+			return nil, d.deny(ctx, "", "suspended by the sentinel", amane.Errorf(amane.EFORBIDDEN, "This account is suspended: a security officer must lift it."))
+		case sentinel.Throttle:
+			return nil, d.deny(ctx, "", "throttled by the sentinel", amane.Errorf(amane.ETHROTTLED, "Too many requests: wait a second between two."))
+		}
 	}
 	if !slices.Contains(rolesFor[action], p.Role) {
 		return nil, d.deny(ctx, "", "role "+p.Role+" may not "+action, amane.Errorf(amane.EFORBIDDEN, "Your role may not do this."))
@@ -174,9 +253,11 @@ func (d *decision) deny(ctx context.Context, record, reason string, err error) e
 	if d.g.unchecked {
 		return err
 	}
-	if _, jerr := d.g.journal.Append(ctx, d.entry(record, journal.Denied, reason, nil)); jerr != nil {
+	e := d.entry(record, journal.Denied, reason, nil)
+	if _, jerr := d.g.journal.Append(ctx, e); jerr != nil {
 		return jerr
 	}
+	d.observe([]journal.Entry{e})
 	return err
 }
 
@@ -186,9 +267,11 @@ func (d *decision) grant(ctx context.Context, records []string, fields []string,
 	if d.g.unchecked || len(records) == 0 {
 		return nil
 	}
-	if d.pending != nil { // fail closed: a path that forgot refusePending still releases nothing
-		return d.deny(ctx, records[0], d.pendingReason, d.pending)
-	}
+	return d.appendGranted(ctx, d.grantEntries(records, fields, rule))
+}
+
+// grantEntries are the journal entries of an access to records, as grant appends them.
+func (d *decision) grantEntries(records []string, fields []string, rule string) []journal.Entry {
 	if len(d.reveal) > 0 && (d.action == actRead || d.action == actSearch) {
 		d.action = actReveal
 	}
@@ -196,16 +279,46 @@ func (d *decision) grant(ctx context.Context, records []string, fields []string,
 	for i, r := range records {
 		es[i] = d.entry(r, journal.Allowed, rule, fields)
 	}
-	if len(es) == 1 {
-		_, err := d.g.journal.Append(ctx, es[0])
-		return err
+	return es
+}
+
+// appendGranted appends the entries of granted accesses, durably, before any plaintext is released.
+func (d *decision) appendGranted(ctx context.Context, es []journal.Entry) error {
+	if d.g.unchecked || len(es) == 0 {
+		return nil
 	}
-	return d.g.journal.AppendAll(ctx, es)
+	if d.pending != nil { // fail closed: a path that forgot refusePending still releases nothing
+		return d.deny(ctx, es[0].Record, d.pendingReason, d.pending)
+	}
+	var err error
+	if len(es) == 1 {
+		_, err = d.g.journal.Append(ctx, es[0])
+	} else {
+		err = d.g.journal.AppendAll(ctx, es)
+	}
+	if err == nil {
+		d.observe(es)
+	}
+	return err
 }
 
 // employeeScope decides whether the principal may reach an insured person with these employments, and
 // names the rule. Nothing is decrypted to decide.
 func (d *decision) employeeScope(id int64, jobs []amane.Employment) (string, bool) {
+	if d.g.sentinel != nil && len(jobs) > 0 {
+		// The record's home as the principal's is counted: an agency, or an affiliation for an employer user.
+		homeOf := func(j amane.Employment) string { return j.Agency }
+		if d.p.Role == amane.RoleEmployer {
+			homeOf = func(j amane.Employment) string { return j.Affiliation }
+		}
+		home := homeOf(jobs[0])
+		for _, j := range jobs {
+			if h := homeOf(j); h == d.p.Agency || (h == d.p.Affiliation && h != "") {
+				home = h
+			}
+		}
+		d.setHome(employeeRef(id), home)
+	}
 	switch d.p.Role {
 	case amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleDPO:
 		return "national", true
@@ -234,6 +347,13 @@ func (d *decision) employeeScope(id int64, jobs []amane.Employment) (string, boo
 
 // employerScope is employeeScope for an employer.
 func (d *decision) employerScope(r *amane.EmployerRecord) (string, bool) {
+	if d.g.sentinel != nil {
+		home := r.Agency
+		if d.p.Role == amane.RoleEmployer {
+			home = r.Affiliation
+		}
+		d.setHome(employerRef(r.ID), home)
+	}
 	switch d.p.Role {
 	case amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleDPO:
 		return "national", true

@@ -289,6 +289,15 @@ func (j *Journal) commit(batch []*request) error {
 				j.err = fmt.Errorf("journal: an append reported %v but committed; reopen the journal", err)
 				return fmt.Errorf("journal: append: %w", err)
 			}
+			// Another writer appended first. Under load (the server journaling every read while a CLI
+			// command runs) a writer can lose that race again and again: the store's lock, where it has
+			// one, makes the next try read and append in one critical section.
+			if la, ok := j.st.(LockedAppender); ok && gerr == nil {
+				if err := j.tryLocked(ctx, la, batch); err != nil {
+					return fmt.Errorf("journal: append: %w", err)
+				}
+				return nil
+			}
 			if gerr == nil && attempt < 100 { // another writer: take up its tree and try again, backing off
 				time.Sleep(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond))))
 				front := &memHashes{m: map[int64]tlog.Hash{}, next: hashReader(context.Background(), j.st)}
@@ -311,29 +320,68 @@ func (j *Journal) try(ctx context.Context, batch []*request) error {
 	for k, v := range j.front.m {
 		work.m[k] = v
 	}
-	entries, records := make([][]byte, len(batch)), make([]string, len(batch))
+	entries, records := batchRows(batch)
+	hashes, err := storedHashes(n, batch, work)
+	if err != nil {
+		return err
+	}
+	if err := j.st.AppendJournal(ctx, n, entries, records, hashes); err != nil {
+		return err
+	}
+	j.committed(n, batch, work)
+	return nil
+}
+
+// tryLocked writes batch at the journal's end under the store's lock: the size and the frontier are
+// read inside it, so no other process can append in between.
+func (j *Journal) tryLocked(ctx context.Context, la LockedAppender, batch []*request) error {
+	entries, records := batchRows(batch)
+	var work *memHashes
+	n, err := la.AppendJournalLocked(ctx, entries, records, func(n int64, r tlog.HashReader) ([]tlog.Hash, error) {
+		work = &memHashes{m: map[int64]tlog.Hash{}, next: r}
+		return storedHashes(n, batch, work)
+	})
+	if err != nil {
+		return err
+	}
+	work.next = hashReader(context.Background(), j.st) // r was the transaction's, now over
+	j.committed(n, batch, work)
+	return nil
+}
+
+func batchRows(batch []*request) (entries [][]byte, records []string) {
+	entries, records = make([][]byte, len(batch)), make([]string, len(batch))
+	for i, r := range batch {
+		entries[i], records[i] = r.data, r.record
+	}
+	return entries, records
+}
+
+// storedHashes returns the tree's stored hashes for batch appended at n, recording them in work and
+// each request's index.
+func storedHashes(n int64, batch []*request, work *memHashes) ([]tlog.Hash, error) {
 	hashes := make([]tlog.Hash, 0, 2*len(batch)+8)
 	for i, r := range batch {
 		idx := n + int64(i)
 		hs, err := tlog.StoredHashes(idx, r.data, work)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		base := tlog.StoredHashIndex(0, idx)
 		for k, h := range hs {
 			work.m[base+int64(k)] = h
 		}
 		hashes = append(hashes, hs...)
-		entries[i], records[i] = r.data, r.record
 		r.index = idx
 	}
-	if err := j.st.AppendJournal(ctx, n, entries, records, hashes); err != nil {
-		return err
-	}
+	return hashes, nil
+}
+
+// committed makes batch, written at n with the hashes in work, the committed tree.
+func (j *Journal) committed(n int64, batch []*request, work *memHashes) {
 	work.keep(n + int64(len(batch)))
 	j.front = work
 	j.size = n + int64(len(batch))
-	return nil
 }
 
 // Size is the number of committed entries.

@@ -270,7 +270,9 @@ func TestJournalWitness(t *testing.T) {
 		_, _, v, witness := fill(t, b, 300)
 		b.exec(t, `DELETE FROM journal_entries WHERE idx >= $1`, 250)
 		b.exec(t, `DELETE FROM journal_checkpoints WHERE size > $1`, 250)
-		if r, err := journal.Verify(ctx, b.st, v); err != nil || !r.OK() || r.Signed != 200 {
+		// The explicit checkpoint at 200 survives, and so may one the background loop signed between
+		// 200 and 250 on a slow machine (CI saw 226).
+		if r, err := journal.Verify(ctx, b.st, v); err != nil || !r.OK() || r.Signed < 200 || r.Signed > 250 {
 			t.Fatalf("store alone: %+v %v", r, err)
 		}
 		w, _ := os.ReadFile(witness)
@@ -520,6 +522,76 @@ func TestJournalTwoWriters(t *testing.T) {
 			t.Fatalf("verify: %+v %v", r, err)
 		}
 		for _, j := range js {
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestJournalWriterUnderPressure: one journal (the server) appends without pause from eight goroutines
+// while another (a CLI command) appends one entry at a time. The second writer loses the race on
+// the index again and again; the store's lock (journal.LockedAppender) must get each of its appends
+// through. Without it, this failed in CI as "Another writer appended to the journal."
+func TestJournalWriterUnderPressure(t *testing.T) {
+	each(t, func(t *testing.T, b *backend) {
+		if _, ok := b.st.(journal.LockedAppender); !ok {
+			t.Fatalf("%T does not implement journal.LockedAppender", b.st)
+		}
+		ctx := context.Background()
+		s, v := keys(t)
+		busy, err := journal.Open(ctx, b.st, s, v, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cli, err := journal.Open(ctx, b.st, s, v, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var busyErr error
+		var once sync.Once
+		for w := range 8 {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := busy.Append(ctx, entry(1_000_000*(w+1)+i)); err != nil {
+						once.Do(func() { busyErr = err })
+						return
+					}
+				}
+			})
+		}
+		const N = 200
+		var cliErr error
+		for i := range N {
+			if _, err := cli.Append(ctx, entry(i)); err != nil {
+				cliErr = fmt.Errorf("append %d of %d: %w", i+1, N, err)
+				break
+			}
+		}
+		close(stop)
+		wg.Wait()
+		if cliErr != nil {
+			t.Fatal(cliErr)
+		}
+		if busyErr != nil {
+			t.Fatal(busyErr)
+		}
+		for _, j := range []*journal.Journal{busy, cli} {
+			if _, err := j.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r, err := journal.Verify(ctx, b.st, v); err != nil || !r.OK() {
+			t.Fatalf("verify: %+v %v", r, err)
+		}
+		for _, j := range []*journal.Journal{busy, cli} {
 			if err := j.Close(); err != nil {
 				t.Fatal(err)
 			}

@@ -33,6 +33,14 @@ type Store interface {
 	Checkpoints(ctx context.Context) ([]StoredCheckpoint, error)
 }
 
+// LockedAppender is implemented by a store that several processes may append to at once (a CLI
+// command while the server runs). AppendJournalLocked takes a lock that every AppendJournal also
+// takes, reads the size n inside it, calls hashes(n, r) — r reads stored hashes inside the lock — and
+// stores entries at n, n+1, … with the hashes returned, in one transaction. It returns n.
+type LockedAppender interface {
+	AppendJournalLocked(ctx context.Context, entries [][]byte, records []string, hashes func(n int64, r tlog.HashReader) ([]tlog.Hash, error)) (int64, error)
+}
+
 // StoredCheckpoint is a signed checkpoint as the store keeps it.
 type StoredCheckpoint struct {
 	Size   int64

@@ -38,17 +38,17 @@ func scanPasskey(row pgx.Row) (*amane.Passkey, error) {
 	return &p, err
 }
 
-const tokenCols = `id, hash, role, agency, affiliation, employee_id, label, created, expires, revoked`
+const tokenCols = `id, hash, role, agency, affiliation, employee_id, label, created, expires, revoked, account_id`
 
-const insertToken = `INSERT INTO tokens (` + tokenCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+const insertToken = `INSERT INTO tokens (` + tokenCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 func tokenArgs(id int64, t *amane.Token) []any {
-	return []any{id, t.Hash, t.Role, t.Agency, t.Affiliation, t.EmployeeID, t.Label, t.Created, t.Expires, t.Revoked}
+	return []any{id, t.Hash, t.Role, t.Agency, t.Affiliation, t.EmployeeID, t.Label, t.Created, t.Expires, t.Revoked, t.AccountID}
 }
 
 func scanToken(row pgx.Row) (*amane.Token, error) {
 	var t amane.Token
-	err := row.Scan(&t.ID, &t.Hash, &t.Role, &t.Agency, &t.Affiliation, &t.EmployeeID, &t.Label, &t.Created, &t.Expires, &t.Revoked)
+	err := row.Scan(&t.ID, &t.Hash, &t.Role, &t.Agency, &t.Affiliation, &t.EmployeeID, &t.Label, &t.Created, &t.Expires, &t.Revoked, &t.AccountID)
 	return &t, err
 }
 

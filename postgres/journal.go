@@ -8,11 +8,15 @@ import (
 	"amane"
 	"amane/journal"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-var _ journal.Store = (*Store)(nil)
+var (
+	_ journal.Store          = (*Store)(nil)
+	_ journal.LockedAppender = (*Store)(nil)
+)
 
 // The access journal's storage (journal.Store). An append is one statement of two array inserts; a
 // second writer appending at the same index fails on the primary key.
@@ -22,24 +26,62 @@ func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, re
 	if len(records) != len(entries) {
 		return fmt.Errorf("postgres: %d journal entries with %d record references", len(entries), len(records))
 	}
-	hs := make([][]byte, len(hashes))
-	for i := range hashes {
-		hs[i] = hashes[i][:]
-	}
-	// One statement, one round trip, atomic on its own: both inserts or neither. A second writer at the
-	// same index fails on the primary key; the journal then learns the size and retries.
-	_, err := s.pool.Exec(ctx, `WITH e AS (
-			INSERT INTO journal_entries (idx, entry, record)
-			SELECT $1::bigint + t.i - 1, t.e, nullif(t.r, '') FROM unnest($2::bytea[], $3::text[]) WITH ORDINALITY AS t(e, r, i)),
-		h AS (
-			INSERT INTO journal_hashes (idx, hash)
-			SELECT $4::bigint + t.i - 1, t.h FROM unnest($5::bytea[]) WITH ORDINALITY AS t(h, i))
-		SELECT 1`, n, entries, records, tlog.StoredHashIndex(0, n), hs)
+	err := appendJournal(ctx, s.pool, n, entries, records, hashes)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		return amane.Errorf(amane.ECONFLICT, "Another writer appended to the journal.")
 	}
 	return err
+}
+
+// journalLock takes the transaction-scoped advisory lock that every journal append holds, one per
+// schema (the tests share a database, one schema each).
+const journalLock = `pg_advisory_xact_lock(hashtext(current_schema() || '.amane_journal'))`
+
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func appendJournal(ctx context.Context, db execer, n int64, entries [][]byte, records []string, hashes []tlog.Hash) error {
+	hs := make([][]byte, len(hashes))
+	for i := range hashes {
+		hs[i] = hashes[i][:]
+	}
+	// One statement, one round trip, atomic on its own: both inserts or neither. Both read the lock's
+	// one row, so it is held before the first row is inserted (see AppendJournalLocked). A second
+	// writer at the same index fails on the primary key; the journal then learns the size and retries.
+	_, err := db.Exec(ctx, `WITH l AS MATERIALIZED (SELECT `+journalLock+`),
+		e AS (
+			INSERT INTO journal_entries (idx, entry, record)
+			SELECT $1::bigint + t.i - 1, t.e, nullif(t.r, '') FROM l, unnest($2::bytea[], $3::text[]) WITH ORDINALITY AS t(e, r, i)),
+		h AS (
+			INSERT INTO journal_hashes (idx, hash)
+			SELECT $4::bigint + t.i - 1, t.h FROM l, unnest($5::bytea[]) WITH ORDINALITY AS t(h, i))
+		SELECT 1`, n, entries, records, tlog.StoredHashIndex(0, n), hs)
+	return err
+}
+
+// AppendJournalLocked implements journal.LockedAppender: one transaction that takes the lock, then
+// reads the size and the hashes and appends.
+func (s *Store) AppendJournalLocked(ctx context.Context, entries [][]byte, records []string, hashes func(int64, tlog.HashReader) ([]tlog.Hash, error)) (int64, error) {
+	if len(records) != len(entries) {
+		return 0, fmt.Errorf("postgres: %d journal entries with %d record references", len(entries), len(records))
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT `+journalLock); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM journal_entries`).Scan(&n); err != nil {
+			return err
+		}
+		hs, err := hashes(n, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) { return journalHashes(ctx, tx, indexes) }))
+		if err != nil {
+			return err
+		}
+		return appendJournal(ctx, tx, n, entries, records, hs)
+	})
+	return n, err
 }
 
 // Kinds of amane.JournalRow, one per journal table.
@@ -118,7 +160,13 @@ func (s *Store) JournalHashes(ctx context.Context, indexes []int64) ([]tlog.Hash
 	if len(indexes) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT idx, hash FROM journal_hashes WHERE idx = ANY($1)`, indexes)
+	return journalHashes(ctx, s.pool, indexes)
+}
+
+func journalHashes(ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, indexes []int64) ([]tlog.Hash, error) {
+	rows, err := db.Query(ctx, `SELECT idx, hash FROM journal_hashes WHERE idx = ANY($1)`, indexes)
 	if err != nil {
 		return nil, err
 	}

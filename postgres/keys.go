@@ -79,6 +79,12 @@ func (s *Store) EraseEmployee(ctx context.Context, id int64, e amane.Erasure) er
 	tomb := make([]byte, 16)
 	rand.Read(tomb)
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// Writers of data keys wait until the erasure commits, and it waits for theirs: a declaration
+		// batch giving this person a history key meanwhile either commits first (its key is deleted
+		// below) or finds the erasure (PutDeclarations).
+		if _, err := tx.Exec(ctx, `LOCK TABLE data_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `UPDATE employees SET imm = '', cin = NULL, passeport = NULL, nom = '', prenom = '',
 			imm_bidx = $2, cin_bidx = NULL, passeport_bidx = NULL WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM erasures WHERE employee_id = $1)`, id, tomb)
 		if err != nil {
@@ -87,7 +93,9 @@ func (s *Store) EraseEmployee(ctx context.Context, id int64, e amane.Erasure) er
 		if tag.RowsAffected() == 0 {
 			return amane.Errorf(amane.ENOTFOUND, "Insured person not found, or erased already.")
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM data_keys WHERE kind = $1 AND subject_id = $2`, amane.KeyEmployee, id); err != nil {
+		// The person's data key and history key: their declared lines stay in the declarations'
+		// blobs, sealed under a key that no longer exists.
+		if _, err := tx.Exec(ctx, `DELETE FROM data_keys WHERE kind IN ($1, $3) AND subject_id = $2`, amane.KeyEmployee, id, amane.KeyHistory); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM name_index WHERE employee_id = $1`, id); err != nil {
@@ -228,6 +236,8 @@ func (s *Store) Dump(ctx context.Context, fn func(*amane.DumpItem) error) error 
 			})
 		},
 	}
+	steps = append(steps, dumpDeclarations(each)...)
+	steps = append(steps, dumpAttestations(each))
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err

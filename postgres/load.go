@@ -29,18 +29,24 @@ type loader struct {
 	agencies     map[string]bool
 	jobs         map[[2]int64]bool // employments added by this load
 
-	buf     tables
-	pending chan error // the COPY in flight, nil if none
+	buf      tables
+	pending  chan error // the COPY in flight, nil if none
+	restored struct{ declarations, requests bool }
 }
 
 // tables holds buffered rows, one slice per table.
 type tables struct {
 	employers, employees, keys, words, employments [][]any
 	journal, hashes                                [][]any // a restored journal's entries and stored hashes
+	requests, declarations                         [][]any // restored
+	attestations                                   [][]any // restored
 }
 
+// size counts the rows that decide a flush. A record's key is counted with the record; restored keys
+// of other kinds (history, request) come alone, and count by themselves.
 func (t *tables) size() int {
-	return len(t.employees) + len(t.employers) + len(t.employments) + len(t.journal) + len(t.hashes)
+	n := len(t.employees) + len(t.employers) + len(t.employments) + len(t.journal) + len(t.hashes) + len(t.requests) + len(t.declarations) + len(t.attestations)
+	return max(n, len(t.keys))
 }
 
 // BeginLoad implements amane.Store.
@@ -322,6 +328,9 @@ func (l *loader) copy(b *tables) error {
 		{"data_keys", []string{"kind", "subject_id", "kek_version", "wrapped"}, b.keys},
 		{"name_index", []string{"word", "employee_id"}, b.words},
 		{"employments", []string{"employee_id", "employer_id", "since", "state"}, b.employments},
+		{"imm_requests", requestColumns, b.requests},
+		{"declarations", declarationColumns, b.declarations},
+		{"attestations", attestationColumns, b.attestations},
 		{"journal_entries", []string{"idx", "entry", "record"}, b.journal},
 		{"journal_hashes", []string{"idx", "hash"}, b.hashes},
 	} {
@@ -340,6 +349,10 @@ func (l *loader) Commit() error {
 		return errors.New("postgres: load already finished")
 	}
 	if err := l.flush(); err != nil {
+		l.Rollback()
+		return err
+	}
+	if err := l.advanceSequences(); err != nil {
 		l.Rollback()
 		return err
 	}

@@ -37,17 +37,17 @@ func scanPasskey(row interface{ Scan(...any) error }) (*amane.Passkey, error) {
 	return &p, err
 }
 
-const tokenCols = `id, hash, role, agency, affiliation, employee_id, label, created, expires, revoked`
+const tokenCols = `id, hash, role, agency, affiliation, employee_id, label, created, expires, revoked, account_id`
 
-const insertToken = `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertToken = `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func tokenArgs(id int64, t *amane.Token) []any {
-	return []any{id, t.Hash, t.Role, t.Agency, t.Affiliation, t.EmployeeID, t.Label, t.Created, t.Expires, t.Revoked}
+	return []any{id, t.Hash, t.Role, t.Agency, t.Affiliation, t.EmployeeID, t.Label, t.Created, t.Expires, t.Revoked, t.AccountID}
 }
 
 func scanToken(row interface{ Scan(...any) error }) (*amane.Token, error) {
 	var t amane.Token
-	err := row.Scan(&t.ID, &t.Hash, &t.Role, &t.Agency, &t.Affiliation, &t.EmployeeID, &t.Label, &t.Created, &t.Expires, &t.Revoked)
+	err := row.Scan(&t.ID, &t.Hash, &t.Role, &t.Agency, &t.Affiliation, &t.EmployeeID, &t.Label, &t.Created, &t.Expires, &t.Revoked, &t.AccountID)
 	return &t, err
 }
 

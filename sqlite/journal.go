@@ -14,7 +14,10 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-var _ journal.Store = (*Store)(nil)
+var (
+	_ journal.Store          = (*Store)(nil)
+	_ journal.LockedAppender = (*Store)(nil)
+)
 
 // The access journal's storage (journal.Store). Entries and hashes are appended in one write
 // transaction; reads go through the read-only pool.
@@ -36,25 +39,60 @@ func (s *Store) AppendJournal(ctx context.Context, n int64, entries [][]byte, re
 		return err
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		args := make([]any, 0, 3*len(entries))
-		for i, e := range entries {
-			args = append(args, n+int64(i), e, nullRecord(records[i]))
-		}
-		if _, err := tx.StmtContext(ctx, est).ExecContext(ctx, args...); err != nil {
-			return err
-		}
-		base := tlog.StoredHashIndex(0, n)
-		args = args[:0]
-		for i, h := range hashes {
-			args = append(args, base+int64(i), h[:])
-		}
-		_, err := tx.StmtContext(ctx, hst).ExecContext(ctx, args...)
-		return err
+		return insertJournal(ctx, tx, tx.StmtContext(ctx, est), tx.StmtContext(ctx, hst), n, entries, records, hashes)
 	})
 	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
 		return amane.Errorf(amane.ECONFLICT, "Another writer appended to the journal.")
 	}
 	return err
+}
+
+// insertJournal inserts entries at n and their hashes with est and hst (nil: statements prepared in tx).
+func insertJournal(ctx context.Context, tx *sql.Tx, est, hst *sql.Stmt, n int64, entries [][]byte, records []string, hashes []tlog.Hash) error {
+	args := make([]any, 0, 3*len(entries))
+	for i, e := range entries {
+		args = append(args, n+int64(i), e, nullRecord(records[i]))
+	}
+	var err error
+	if est != nil {
+		_, err = est.ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, multiRowInsert("journal_entries", "(idx, entry, record)", "(?, ?, ?)", len(entries)), args...)
+	}
+	if err != nil {
+		return err
+	}
+	base := tlog.StoredHashIndex(0, n)
+	args = args[:0]
+	for i, h := range hashes {
+		args = append(args, base+int64(i), h[:])
+	}
+	if hst != nil {
+		_, err = hst.ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, multiRowInsert("journal_hashes", "(idx, hash)", "(?, ?)", len(hashes)), args...)
+	}
+	return err
+}
+
+// AppendJournalLocked implements journal.LockedAppender: the write transaction (BEGIN IMMEDIATE) is the
+// lock; the size and the hashes are read inside it.
+func (s *Store) AppendJournalLocked(ctx context.Context, entries [][]byte, records []string, hashes func(int64, tlog.HashReader) ([]tlog.Hash, error)) (int64, error) {
+	if len(records) != len(entries) {
+		return 0, fmt.Errorf("sqlite: %d journal entries with %d record references", len(entries), len(records))
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM journal_entries`).Scan(&n); err != nil {
+			return err
+		}
+		hs, err := hashes(n, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) { return journalHashes(ctx, tx, indexes) }))
+		if err != nil {
+			return err
+		}
+		return insertJournal(ctx, tx, nil, nil, n, entries, records, hs)
+	})
+	return n, err
 }
 
 // Kinds of amane.JournalRow, one per journal table.
@@ -137,11 +175,17 @@ func (s *Store) JournalHashes(ctx context.Context, indexes []int64) ([]tlog.Hash
 	if len(indexes) == 0 {
 		return nil, nil
 	}
+	return journalHashes(ctx, s.r, indexes)
+}
+
+func journalHashes(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, indexes []int64) ([]tlog.Hash, error) {
 	arg, err := json.Marshal(indexes)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT h.idx, h.hash FROM journal_hashes h WHERE h.idx IN (SELECT value FROM json_each(?))`, string(arg))
+	rows, err := db.QueryContext(ctx, `SELECT h.idx, h.hash FROM journal_hashes h WHERE h.idx IN (SELECT value FROM json_each(?))`, string(arg))
 	if err != nil {
 		return nil, err
 	}
@@ -205,8 +249,7 @@ func (s *Store) cachedStmt(ctx context.Context, table, cols, row string, rows in
 	if st, ok := s.stmts.Load(key); ok {
 		return st.(*sql.Stmt), nil
 	}
-	q := "INSERT INTO " + table + " " + cols + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
-	st, err := s.w.PrepareContext(ctx, q)
+	st, err := s.w.PrepareContext(ctx, multiRowInsert(table, cols, row, rows))
 	if err != nil {
 		return nil, err
 	}
@@ -215,4 +258,9 @@ func (s *Store) cachedStmt(ctx context.Context, table, cols, row string, rows in
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
+}
+
+// multiRowInsert is an INSERT of rows rows into table.
+func multiRowInsert(table, cols, row string, rows int) string {
+	return "INSERT INTO " + table + " " + cols + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }

@@ -90,7 +90,9 @@ func (s *Store) EraseEmployee(ctx context.Context, id int64, e amane.Erasure) er
 		if n, _ := res.RowsAffected(); n == 0 {
 			return amane.Errorf(amane.ENOTFOUND, "Insured person not found, or erased already.")
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM data_keys WHERE kind = ? AND subject_id = ?`, amane.KeyEmployee, id); err != nil {
+		// The person's data key and history key: their declared lines stay in the declarations'
+		// blobs, sealed under a key that no longer exists.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM data_keys WHERE kind IN (?, ?) AND subject_id = ?`, amane.KeyEmployee, amane.KeyHistory, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM name_index WHERE employee_id = ?`, id); err != nil {
@@ -236,6 +238,8 @@ func (s *Store) Dump(ctx context.Context, fn func(*amane.DumpItem) error) error 
 				})
 			},
 		}
+		steps = append(steps, dumpDeclarations(each)...)
+		steps = append(steps, dumpAttestations(each))
 		for _, step := range steps {
 			if err := step(); err != nil {
 				return err

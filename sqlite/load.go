@@ -27,6 +27,8 @@ type loader struct {
 	employeeByImm *sql.Stmt
 	insJournal    *sql.Stmt // prepared at the first journal row
 	insHash       *sql.Stmt
+	insDecl       *sql.Stmt // prepared at the first declaration
+	insAttest     *sql.Stmt // prepared at the first attestation
 	agencies      map[string]bool
 }
 

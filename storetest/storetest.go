@@ -34,6 +34,9 @@ func Run(t *testing.T, open Open) {
 	t.Run("JournalByRecord", func(t *testing.T) { testJournalByRecord(t, open(t)) })
 	t.Run("DumpRestore", func(t *testing.T) { testDumpRestore(t, open(t), open(t)) })
 	t.Run("Reindex", func(t *testing.T) { testReindex(t, open(t)) })
+	t.Run("Declarations", func(t *testing.T) { testDeclarations(t, open) })
+	t.Run("Attestations", func(t *testing.T) { testAttestations(t, open) })
+	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open(t)) })
 }
 
 // Employer returns a record whose sealed and index fields are recognisable byte strings.
@@ -561,12 +564,19 @@ func testTokens(t *testing.T, s amane.Store) {
 	if id <= 0 || tok.ID != id {
 		t.Fatalf("AddToken returned id %d, token id %d", id, tok.ID)
 	}
-	tok2 := &amane.Token{Hash: bytes.Repeat([]byte{2}, 32), Role: amane.RoleIntegration, Agency: "CASA-ANFA", Expires: "2027-01-01T00:00:00Z"}
+	tok2 := &amane.Token{Hash: bytes.Repeat([]byte{2}, 32), Role: amane.RoleIntegration, Agency: "CASA-ANFA", Expires: "2027-01-01T00:00:00Z", AccountID: 42}
 	id2, err := s.AddToken(ctx, tok2)
 	code(t, err, "")
 	if id2 == id || tok2.Created == "" {
 		t.Fatalf("second token: id %d, created %q", id2, tok2.Created)
 	}
+	t.Run("AccountID", func(t *testing.T) {
+		got, err := s.TokenByHash(ctx, bytes.Repeat([]byte{2}, 32))
+		code(t, err, "")
+		if got.AccountID != 42 || got.Principal().ID != "account/42" {
+			t.Fatalf("a token issued to account 42: %+v, principal %s", got, got.Principal().ID)
+		}
+	})
 	t.Run("ErrConflict", func(t *testing.T) {
 		_, err := s.AddToken(ctx, &amane.Token{Hash: bytes.Repeat([]byte{1}, 32), Role: amane.RoleIntegration, Expires: "2027-01-01T00:00:00Z"})
 		code(t, err, amane.ECONFLICT)
@@ -760,32 +770,7 @@ func testDumpRestore(t *testing.T, s, empty amane.Store) {
 	l, err := empty.BeginLoad(ctx)
 	code(t, err, "")
 	for _, it := range first {
-		switch {
-		case it.Agency != nil:
-			err = l.PutAgency(*it.Agency)
-		case it.Employer != nil:
-			_, _, err = l.PutEmployer(it.Employer)
-		case it.Employee != nil:
-			_, _, err = l.PutEmployee(it.Employee)
-		case it.Employment != nil:
-			_, err = l.PutEmployment(*it.Employment)
-		case it.OperatorToken != nil:
-			err = l.PutOperatorToken(*it.OperatorToken)
-		case it.Erasure != nil:
-			err = l.PutErasure(*it.Erasure)
-		case it.Setting != nil:
-			err = l.PutSetting(*it.Setting)
-		case it.Account != nil:
-			err = l.PutAccount(*it.Account)
-		case it.Passkey != nil:
-			err = l.PutPasskey(*it.Passkey)
-		case it.Token != nil:
-			err = l.PutToken(*it.Token)
-		case it.Journal != nil:
-			err = l.PutJournal(*it.Journal)
-		default:
-			t.Fatalf("a dump row of no kind: %+v", it)
-		}
+		err = amane.PutDumpItem(l, it)
 		code(t, err, "")
 	}
 	code(t, l.Commit(), "")
@@ -856,6 +841,12 @@ func deref(it *amane.DumpItem) any {
 		return *it.Token
 	case it.Journal != nil:
 		return *it.Journal
+	case it.DataKey != nil:
+		return *it.DataKey
+	case it.ImmRequest != nil:
+		return *it.ImmRequest
+	case it.Declaration != nil:
+		return *it.Declaration
 	}
 	return *it.Erasure
 }

@@ -15,7 +15,7 @@ import (
 const testPassphrase = "correct horse battery staple"
 
 // newKeyring creates a keyring in a fresh temporary directory and opens it.
-func newKeyring(t *testing.T) (*vault.Keyring, string) {
+func newKeyring(t testing.TB) (*vault.Keyring, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "keyring.json")
 	if err := vault.CreateKeyring(path, []byte(testPassphrase)); err != nil {
@@ -28,7 +28,7 @@ func newKeyring(t *testing.T) (*vault.Keyring, string) {
 	return kr, path
 }
 
-func newVault(t *testing.T) *vault.Vault {
+func newVault(t testing.TB) *vault.Vault {
 	t.Helper()
 	kr, _ := newKeyring(t)
 	v, err := vault.FromKeyring(kr)

@@ -83,6 +83,12 @@ func (s *Server) bearer(r *http.Request, tok string) (*amane.Principal, error) {
 		if t.Revoked || perr != nil || !s.Now().Before(exp) {
 			return nil, amane.Errorf(amane.EUNAUTHORIZED, "This token has expired or was revoked.")
 		}
+		if t.AccountID != 0 { // it acts as its account, which must still be enabled
+			a, err := s.Store.Account(r.Context(), t.AccountID)
+			if err != nil || a.Disabled {
+				return nil, amane.Errorf(amane.EUNAUTHORIZED, "This token's account is disabled.")
+			}
+		}
 		return t.Principal(), nil
 	case amane.ErrorCode(err) != amane.ENOTFOUND:
 		return nil, err

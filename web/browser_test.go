@@ -23,6 +23,7 @@ import (
 
 	"amane"
 	"amane/amanetest"
+	"amane/sentinel"
 	"amane/web"
 )
 
@@ -76,6 +77,7 @@ type site struct {
 	ids     map[string]int64
 	secrets map[string]string // login → TOTP secret
 	log     *amanetest.SyncBuffer
+	live    *sentinel.Live // the sentinel, with one canary: employee/424242
 }
 
 const testPassword = "correct horse battery staple 42"
@@ -95,6 +97,9 @@ func newSite(t *testing.T, r *amanetest.Registry) *site {
 	s.account(amane.Account{Login: "paie-souss", Role: amane.RoleEmployer, Affiliation: "1234567"}, true)
 	s.account(amane.Account{Login: "assure-0001", Role: amane.RoleInsured, EmployeeID: s.ids["111111111"]}, true)
 	s.account(amane.Account{Login: "audit-01", Role: amane.RoleAuditor}, false)
+	s.account(amane.Account{Login: "declarant-souss", Role: amane.RoleEmployer, Affiliation: "1234567"}, true)
+	s.account(amane.Account{Login: "superviseur-01", Role: amane.RoleSupervisor, Agency: "AGADIR"}, false)
+	s.account(amane.Account{Login: "secu-01", Role: amane.RoleSecurity}, false)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -105,6 +110,12 @@ func newSite(t *testing.T, r *amanetest.Registry) *site {
 	srv := web.NewServer(r.Gate, r.Store, slog.New(slog.NewJSONHandler(s.log, nil)))
 	srv.SecretKey = s.key
 	srv.Config = web.Config{RPID: "localhost", Origins: []string{s.origin}}
+	srv.Attester = newAttester(t, r)
+	s.live = sentinel.NewLive(sentinel.New(sentinel.DefaultConfig(), []string{"employee/424242"}))
+	r.Gate.UseSentinel(s.live)
+	wctx, stopWatch := context.WithCancel(context.Background())
+	t.Cleanup(stopWatch)
+	srv.UseSentinel(wctx, r.Gate, s.live, nil)
 	hs := httptest.NewUnstartedServer(srv)
 	hs.Listener.Close()
 	hs.Listener = ln
@@ -320,6 +331,7 @@ func (s *site) run(name string, fn func(t *testing.T)) {
 func testBrowser(t *testing.T, r *amanetest.Registry) {
 	s := newSite(t, r)
 	benaissa := fmt.Sprint(s.ids["111111111"])
+	var attestationCode string // downloaded by EmployerDeclarations, verified by VerifyAttestation
 
 	s.run("SignInPage", func(t *testing.T) {
 		s.do("open sign-in", chromedp.Navigate(s.origin+"/"), chromedp.WaitVisible(chromedp.ID("passkey-signin")))
@@ -439,6 +451,123 @@ func testBrowser(t *testing.T, r *amanetest.Registry) {
 			t.Fatalf("proof: %s", proof)
 		}
 	})
+	s.run("EmployerDeclarations", func(t *testing.T) {
+		dir := t.TempDir()
+		good, bad := filepath.Join(dir, "DS_1234567_202410.txt"), filepath.Join(dir, "DS_1234567_202409.txt")
+		if err := os.WriteFile(good, dsFile(t, r, "202410"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bad, broken(t, dsFile(t, r, "202409"), 3, 113, 'X'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s.signOut() // the auditor
+		s.signInPassword("declarant-souss")
+		s.do("open the declarations", chromedp.Click(chromedp.CSS(`nav a[href="/mon-entreprise/declarations"]`)), chromedp.WaitVisible(chromedp.ID("aucune-declaration")))
+		s.shot("declarations-vide")
+		s.do("send a file", chromedp.SetUploadFiles(chromedp.ID("fichier"), []string{good}), chromedp.Click(chromedp.ID("envoyer")), chromedp.WaitVisible(chromedp.ID("acceptee")))
+		if got := s.text("#total"); got != mad("3 209,55 MAD") {
+			t.Fatalf("total %q", got)
+		}
+		if got := s.text("#cotisations"); !strings.Contains(got, "Pensions (long terme)") || !strings.Contains(got, mad("832,65 MAD")) {
+			t.Fatalf("contributions: %s", got)
+		}
+		s.shot("declaration-acceptee")
+		s.do("back", chromedp.Click(chromedp.ID("retour")), chromedp.WaitVisible(chromedp.ID("form-declaration")))
+		s.do("send a broken file", chromedp.SetUploadFiles(chromedp.ID("fichier"), []string{bad}), chromedp.Click(chromedp.ID("envoyer")), chromedp.WaitVisible(chromedp.ID("problemes")))
+		if got := s.text("#problemes"); !strings.Contains(got, "N_Salaire_Reel") || !strings.Contains(got, "B02") {
+			t.Fatalf("problems: %s", got)
+		}
+		s.shot("declaration-rejetee")
+		s.do("list", chromedp.Navigate(s.origin+"/mon-entreprise/declarations"), chromedp.WaitVisible(chromedp.ID("declarations")))
+		if got := s.text("#declarations"); !strings.Contains(got, "octobre 2024") || !strings.Contains(got, mad("12 500,00 MAD")) || strings.Contains(got, "septembre") {
+			t.Fatalf("list: %s", got)
+		}
+		s.shot("declarations")
+		dl := t.TempDir()
+		if _, err := chromedp.CallBrowser(s.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dl}); err != nil {
+			t.Fatal(err)
+		}
+		s.do("download the third-party attestation", chromedp.Click(chromedp.ID("attestation-tiers")))
+		name, pdf := waitPDF(t, dl)
+		code, ok := strings.CutPrefix(strings.TrimSuffix(name, ".pdf"), "ATTESTATION_1234567_")
+		if !ok || !strings.HasPrefix(string(pdf), "%PDF-") {
+			t.Fatalf("downloaded %s", name)
+		}
+		attestationCode = code
+		s.signOut()
+	})
+	s.run("VerifyAttestation", func(t *testing.T) {
+		if attestationCode == "" {
+			t.Skip("no attestation was downloaded")
+		}
+		s.do("open the verification form", chromedp.Click(chromedp.CSS(`nav a[href="/verify"]`)), chromedp.WaitVisible(chromedp.ID("form-verifier")))
+		s.shot("verifier-attestation")
+		s.do("type the code", chromedp.SendKeys(chromedp.ID("code"), strings.ToLower(attestationCode)), chromedp.Click(chromedp.ID("verifier")),
+			chromedp.WaitVisible(chromedp.ID("statut")))
+		if loc := s.location(); loc != "/verify/"+attestationCode {
+			t.Fatalf("the form led to %s", loc)
+		}
+		if got := s.text("#statut"); got != "Attestation valide" {
+			t.Fatalf("status %q", got)
+		}
+		main := s.text("main")
+		for _, want := range []string{"Attestation d'affiliation et de déclaration", "SOUSS AGRO SARL", "octobre 2024", mad("12 500,00 MAD")} {
+			if !strings.Contains(main, want) {
+				t.Errorf("the page lacks %q:\n%s", want, main)
+			}
+		}
+		for _, v := range []string{"Benaïssa", "Tazi", "111111111", "222222222", "JA123456"} {
+			if strings.Contains(main, v) {
+				t.Errorf("the verification page shows %q", v)
+			}
+		}
+		s.shot("attestation-verifiee")
+	})
+	s.run("SupervisorDeclarationHistory", func(t *testing.T) {
+		s.enrollPasskey("superviseur-01")
+		steps := append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(s.origin + "/employeurs/1234567"), chromedp.WaitVisible(chromedp.ID("form-motif"))}, choosePurpose()...)
+		steps = append(steps, chromedp.Click(chromedp.ID("consulter")), chromedp.WaitVisible(chromedp.ID("historique")))
+		s.do("employer with purpose", steps...)
+		if got := s.text("#historique"); !strings.Contains(got, "octobre 2024") || !strings.Contains(got, mad("12 500,00 MAD")) {
+			t.Fatalf("history: %s", got)
+		}
+		s.shot("historique-declarations")
+		s.signOut()
+	})
+	s.run("SecurityConsole", func(t *testing.T) {
+		// An agent touches a canary: suspended at once. The security officer reviews and lifts it.
+		acc, err := s.r.Store.AccountByLogin(context.Background(), "agent-0412")
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent := fmt.Sprintf("account/%d", acc.ID)
+		s.live.Observe(sentinel.Event{Time: time.Now(), Principal: agent, Role: "agent", Home: "AGADIR", Action: "read",
+			Record: "employee/424242", RecordHome: "AGADIR", Purpose: "dossier", Outcome: "allowed"})
+		s.enrollPasskey("secu-01")
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			s.do("open the console", chromedp.Navigate(s.origin+"/securite"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+			if strings.Contains(s.text("main"), "employee/424242") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the console does not show the canary's alert:\n%s", s.text("main"))
+			}
+		}
+		if got := s.text("#mesures"); !strings.Contains(got, agent) || !strings.Contains(got, "suspendu") {
+			t.Fatalf("measures in force: %s", got)
+		}
+		if got := s.text("#alertes"); !strings.Contains(got, "canary_record") || !strings.Contains(got, "canary") {
+			t.Fatalf("alerts: %s", got)
+		}
+		s.shot("console-securite")
+		s.do("lift", chromedp.Click(chromedp.CSS("button.lever")), chromedp.WaitVisible(chromedp.ID("aucune-mesure")))
+		if got := s.text("main"); !strings.Contains(got, "Mesures levées pour "+agent) {
+			t.Fatalf("after the lift: %s", got)
+		}
+		s.shot("console-securite-levee")
+		s.signOut()
+	})
 	s.run("LogsHoldNoPersonalData", func(t *testing.T) {
 		log := s.log.String()
 		for _, v := range []string{"JA123456", "Benaïssa", "benaissa", "111111111", testPassword} {
@@ -472,6 +601,26 @@ func waitFile(t *testing.T, dir string) []byte {
 	}
 	t.Fatal("no proof was downloaded")
 	return nil
+}
+
+// waitPDF waits for one complete PDF in dir and returns its name and content.
+func waitPDF(t *testing.T, dir string) (string, []byte) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".pdf") {
+				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err == nil && strings.Contains(string(b[max(0, len(b)-32):]), "%%EOF") {
+					return e.Name(), b
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("no attestation was downloaded")
+	return "", nil
 }
 
 // seed creates two employers (AGADIR and CASA-ANFA) and three insured people, and returns their

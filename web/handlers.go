@@ -180,26 +180,34 @@ func (s *Server) myAccessLog(w http.ResponseWriter, r *http.Request) {
 	writeEntries(w, entries)
 }
 
-// journal answers the auditor and the DPO: ?before=INDEX&limit=N, newest first.
-func (s *Server) journal(w http.ResponseWriter, r *http.Request) {
+// pageParams reads ?before=N&limit=N (default 100, at most 500) of a newest-first listing; what names
+// the kind of N before takes.
+func pageParams(r *http.Request, what string) (before int64, limit int, err error) {
 	q := r.URL.Query()
-	var before int64
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			s.error(w, r, amane.Invalid("before must be a journal index.", amane.FieldError{Field: "before", Rule: "a non-negative integer"}))
-			return
+			return 0, 0, amane.Invalid("before must be "+what+".", amane.FieldError{Field: "before", Rule: "a non-negative integer"})
 		}
 		before = n
 	}
-	limit := 100
+	limit = 100
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			s.error(w, r, amane.Invalid("limit must be 1 to 500.", amane.FieldError{Field: "limit", Rule: "an integer from 1 to 500"}))
-			return
+			return 0, 0, amane.Invalid("limit must be 1 to 500.", amane.FieldError{Field: "limit", Rule: "an integer from 1 to 500"})
 		}
 		limit = n
+	}
+	return before, limit, nil
+}
+
+// journal answers the auditor and the DPO: ?before=INDEX&limit=N, newest first.
+func (s *Server) journal(w http.ResponseWriter, r *http.Request) {
+	before, limit, err := pageParams(r, "a journal index")
+	if err != nil {
+		s.error(w, r, err)
+		return
 	}
 	entries, err := s.Registry.Journal(r.Context(), before, limit)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"amane"
+	"amane/attest"
 	"amane/web"
 )
 
@@ -239,7 +240,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 func TestOpenAPISecurity(t *testing.T) {
 	doc := servedOpenAPI(t)
 	ops := operations(doc)
-	public := []string{"GET /healthz", "GET /api/v1/openapi.json"}
+	public := []string{"GET /healthz", "GET /api/v1/openapi.json", "GET /api/v1/verify/{code}"}
 	for _, route := range web.Routes {
 		t.Run(route, func(t *testing.T) {
 			op := ops[route]
@@ -302,7 +303,8 @@ func TestOpenAPIRefs(t *testing.T) {
 	}
 }
 
-// TestOpenAPIErrorResponses checks that every error response is the one Error schema.
+// TestOpenAPIErrorResponses checks that every error response is the one Error schema, but a rejected
+// declaration (422), which is an answer: the DeclarationResult with every problem.
 func TestOpenAPIErrorResponses(t *testing.T) {
 	doc := servedOpenAPI(t)
 	for route, op := range operations(doc) {
@@ -316,9 +318,13 @@ func TestOpenAPIErrorResponses(t *testing.T) {
 					target, _ := pointer(doc, ref)
 					r = obj(target)
 				}
+				want := "#/components/schemas/Error"
+				if status == "422" {
+					want = "#/components/schemas/DeclarationResult"
+				}
 				got, _ := pointer(map[string]any{"r": r}, "#/r/content/application~1json/schema/$ref")
-				if got != "#/components/schemas/Error" {
-					t.Errorf("schema %v, want $ref #/components/schemas/Error", got)
+				if got != want {
+					t.Errorf("schema %v, want $ref %s", got, want)
 				}
 			})
 		}
@@ -333,6 +339,9 @@ func TestOpenAPIPathParameters(t *testing.T) {
 	}{
 		{"/api/v1/employers/{affiliation}", "affiliation", "^[0-9]{7}$"},
 		{"/api/v1/employees/{immatriculation}", "immatriculation", "^[0-9]{9}$"},
+		{"/api/v1/employers/{affiliation}/declarations/{period}", "period", "^[0-9]{4}(0[1-9]|1[0-2])$"},
+		{"/api/v1/employers/{affiliation}/preetabli/{period}", "affiliation", "^[0-9]{7}$"},
+		{"/api/v1/employers/{affiliation}/attestations", "affiliation", "^[0-9]{7}$"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -392,6 +401,19 @@ func TestOpenAPISchemaFields(t *testing.T) {
 		{"EmployerWithEmployees", reflect.TypeFor[amane.EmployerWithEmployees]()},
 		{"FieldError", reflect.TypeFor[amane.FieldError]()},
 		{"AccessEntry", reflect.TypeFor[amane.AccessEntry]()},
+		{"Declaration", reflect.TypeFor[amane.Declaration]()},
+		{"DeclarationHeader", reflect.TypeFor[amane.DeclarationHeader]()},
+		{"DeclarationLine", reflect.TypeFor[amane.DeclarationLine]()},
+		{"NewEmployeeLine", reflect.TypeFor[amane.NewEmployeeLine]()},
+		{"DeclarationTotals", reflect.TypeFor[amane.DeclarationTotals]()},
+		{"Contributions", reflect.TypeFor[amane.Contributions]()},
+		{"BranchDue", reflect.TypeFor[amane.BranchDue]()},
+		{"DeclarationSummary", reflect.TypeFor[amane.DeclarationSummary]()},
+		{"DeclarationResult", reflect.TypeFor[amane.DeclarationResult]()},
+		{"AttestationRequest", reflect.TypeFor[web.AttestationRequest]()},
+		{"AttestationMonth", reflect.TypeFor[attest.Month]()},
+		{"AttestationSummary", reflect.TypeFor[attest.Summary]()},
+		{"Verification", reflect.TypeFor[web.Verification]()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) {

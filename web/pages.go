@@ -8,6 +8,7 @@ import (
 	"errors"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"path"
 	"slices"
@@ -61,11 +62,22 @@ var PageRoutes = []string{
 	"GET /employeurs/{affiliation}",
 	"POST /employeurs/{affiliation}",
 	"GET /mon-entreprise",
+	"GET /mon-entreprise/declarations",
+	"POST /mon-entreprise/declarations",
+	"GET /mon-entreprise/declarations/{period}/fichier",
+	"GET /mon-entreprise/preetabli",
+	"POST /mon-entreprise/attestations",
 	"GET /mes-donnees",
+	"POST /mes-donnees/attestations",
+	"POST /employeurs/{affiliation}/attestations",
+	"GET /verify",
+	"GET /verify/{code}",
 	"GET /preuves/{index}",
 	"POST /preuves/{index}",
 	"GET /journal",
 	"POST /journal",
+	"GET /securite",
+	"POST /securite/lever",
 }
 
 // access is what a page needs of its visitor.
@@ -120,7 +132,11 @@ func (s *Server) pageRoutes() {
 		"POST /preuves/{index}":          s.page(member, false, s.proofDownload),
 		"GET /journal":                   s.page(member, false, s.journalPage),
 		"POST /journal":                  s.page(member, false, s.journalPage),
+		"GET /securite":                  s.page(member, false, s.securityPage),
+		"POST /securite/lever":           s.page(member, false, s.liftPrincipal),
 	}
+	maps.Copy(h, s.declarationPages())
+	maps.Copy(h, s.attestationPages())
 	for _, p := range PageRoutes {
 		s.mux.HandleFunc(p, h[p])
 	}
@@ -276,6 +292,7 @@ var codeFR = map[string]string{
 	amane.ECONFLICT:     "Le dossier existe déjà ou a changé entre-temps.",
 	amane.EUNAUTHORIZED: "Votre session a expiré : reconnectez-vous.",
 	amane.EFORBIDDEN:    "Accès refusé : ce dossier n'est pas dans votre périmètre, ou cette consultation demande un motif.",
+	amane.ETHROTTLED:    "Trop de consultations en peu de temps : patientez une seconde entre deux demandes.",
 	amane.EINTERNAL:     "Une erreur interne est survenue ; elle a été enregistrée. Réessayez plus tard.",
 }
 
@@ -350,6 +367,8 @@ func homeOf(role string) string {
 		return "/mes-donnees"
 	case amane.RoleAuditor, amane.RoleDPO:
 		return "/journal"
+	case amane.RoleSecurity:
+		return "/securite"
 	}
 	return "/cle"
 }
@@ -360,17 +379,20 @@ func navOf(role string) []navLink {
 	case amane.RoleAgent, amane.RoleSupervisor:
 		out = append(out, navLink{"/recherche", "Recherche"})
 	case amane.RoleEmployer:
-		out = append(out, navLink{"/mon-entreprise", "Mon entreprise"})
+		out = append(out, navLink{"/mon-entreprise", "Mon entreprise"}, navLink{"/mon-entreprise/declarations", "Déclarations"})
 	case amane.RoleInsured:
 		out = append(out, navLink{"/mes-donnees", "Mes données"})
 	case amane.RoleAuditor, amane.RoleDPO:
-		out = append(out, navLink{"/journal", "Journal des accès"})
+		out = append(out, navLink{"/journal", "Journal des accès"}, navLink{"/securite", "Console de sécurité"})
+	case amane.RoleSecurity:
+		out = append(out, navLink{"/securite", "Console de sécurité"})
 	}
 	return append(out, navLink{"/cle", "Mes clés d'accès"})
 }
 
 // Templates: the layout and one file per page, parsed once.
-var pageNames = []string{"error", "signin", "passkey", "search", "employee", "employer", "mydata", "journal"}
+var pageNames = []string{"error", "signin", "passkey", "search", "employee", "employer", "mydata", "journal",
+	"declarations", "declaration_report", "verify", "security"}
 
 func parseTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{
@@ -380,6 +402,15 @@ func parseTemplates() map[string]*template.Template {
 		"state":   stateLabel,
 		"inc":     func(i int) int { return i + 1 },
 		"action":  actionLabel,
+		"mad":     formatMAD,
+		"count":   formatCount,
+		"periode": periodLabel,
+		"statut":  declStatusLabel,
+		"branche": branchLabel,
+		"verdict": statusLabel,
+		"plage":   periodRangeLabel,
+		"jour":    dateLabel,
+		"mesure":  responseLabel,
 	}
 	out := map[string]*template.Template{}
 	for _, n := range pageNames {
@@ -421,6 +452,10 @@ func actionLabel(a string) string {
 		return "preuve"
 	case "journal":
 		return "lecture du journal"
+	case "attest":
+		return "attestation délivrée"
+	case "revoke":
+		return "attestation révoquée"
 	}
 	return a
 }

@@ -120,6 +120,11 @@ type employerView struct {
 	Staff         bool
 	RevealPurpose bool
 	Own           bool // the employer user's own company (/mon-entreprise)
+
+	// History is the employer's declarations month by month, for staff (nil: not shown).
+	History *historyView
+	// Attest shows staff the third-party attestation form (pages_attestations.go).
+	Attest bool
 }
 
 // employerPage shows an employer with its employees. The affiliation number is the company's public
@@ -134,6 +139,11 @@ func (s *Server) employerPage(w http.ResponseWriter, r *http.Request, v *visit) 
 }
 
 func (s *Server) showEmployer(w http.ResponseWriter, r *http.Request, v *visit, aff string, own bool) {
+	s.showEmployerWith(w, r, v, aff, own, http.StatusOK, pageData{})
+}
+
+// showEmployerWith is showEmployer with a status and a message (d.Data is replaced).
+func (s *Server) showEmployerWith(w http.ResponseWriter, r *http.Request, v *visit, aff string, own bool, status int, d pageData) {
 	view := employerView{purposeForm: s.purposeForm(r), Affiliation: aff, Staff: v.staff(), RevealPurpose: v.account.Role != amane.RoleInsured, Own: own}
 	ctx, reveal := readContext(r, view.purposeForm)
 	e, err := s.Registry.Employer(ctx, aff)
@@ -142,7 +152,12 @@ func (s *Server) showEmployer(w http.ResponseWriter, r *http.Request, v *visit, 
 		return
 	}
 	view.Employer, view.Revealed = e, reveal
-	s.render(w, r, v, http.StatusOK, "employer", "Employeur", pageData{Data: view})
+	if view.Staff {
+		view.History = s.employerHistory(ctx, r, aff)
+		view.Attest = s.Attester != nil
+	}
+	d.Data = view
+	s.render(w, r, v, status, "employer", "Employeur", d)
 }
 
 func countNonEmpty(vs ...string) int {

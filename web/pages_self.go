@@ -24,6 +24,7 @@ type myDataView struct {
 	Employee *amane.Employee
 	Entries  []amane.AccessEntry
 	Labels   map[string]string // purpose code → French label
+	Attest   bool              // the salary attestation form (pages_attestations.go)
 }
 
 // myDataPage is "mes données et qui y a accédé": the insured person's record and its access log.
@@ -32,6 +33,11 @@ func (s *Server) myDataPage(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "Insured people only."), "", "", nil)
 		return
 	}
+	s.showMyData(w, r, v, http.StatusOK, pageData{})
+}
+
+// showMyData renders the insured person's page with d's message.
+func (s *Server) showMyData(w http.ResponseWriter, r *http.Request, v *visit, status int, d pageData) {
 	e, err := s.Registry.EmployeeByID(r.Context(), v.account.EmployeeID)
 	if err != nil {
 		s.pageError(w, r, v, err, "", "", nil)
@@ -42,8 +48,8 @@ func (s *Server) myDataPage(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.pageError(w, r, v, err, "", "", nil)
 		return
 	}
-	s.render(w, r, v, http.StatusOK, "mydata", "Mes données et qui y a accédé",
-		pageData{Data: myDataView{Employee: e, Entries: entries, Labels: s.purposeLabels()}})
+	d.Data = myDataView{Employee: e, Entries: entries, Labels: s.purposeLabels(), Attest: s.Attester != nil}
+	s.render(w, r, v, status, "mydata", "Mes données et qui y a accédé", d)
 }
 
 func (s *Server) purposeLabels() map[string]string {

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -35,6 +36,8 @@ import (
 	"time"
 
 	"amane"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 //go:embed openapi.json
@@ -50,6 +53,8 @@ type Server struct {
 	// password + TOTP sign-in is refused.
 	SecretKey []byte
 	Now       amane.Clock
+	// Attester issues and verifies attestations (attestations.go). nil: those routes answer 404.
+	Attester Attester
 
 	mux       *http.ServeMux
 	srv       *http.Server
@@ -58,6 +63,8 @@ type Server struct {
 	totpMu    sync.Mutex
 	totpLast  map[int64]uint64 // last TOTP step accepted per account: a code works once
 	templates map[string]*template.Template
+	metrics   *prometheus.Registry // GET /metrics
+	watch     *watch               // the sentinel, if UseSentinel was called
 }
 
 // Config is the server's public identity for WebAuthn.
@@ -74,7 +81,8 @@ type Config struct {
 // NewServer returns a server over registry and store, with the default Config.
 func NewServer(registry amane.Registry, store amane.Store, logger *slog.Logger) *Server {
 	s := &Server{Registry: registry, Store: store, Logger: logger, Config: Config{RPID: "localhost"}, Now: time.Now,
-		mux: http.NewServeMux(), sessions: newSessionStore(), throttle: newThrottle(), totpLast: map[int64]uint64{}}
+		mux: http.NewServeMux(), sessions: newSessionStore(), throttle: newThrottle(), totpLast: map[int64]uint64{},
+		metrics: prometheus.NewRegistry()}
 	s.templates = parseTemplates()
 	s.routes()
 	return s
@@ -87,14 +95,24 @@ var Routes = []string{
 	"POST /api/v1/employers",
 	"GET /api/v1/employers/{affiliation}",
 	"PUT /api/v1/employers/{affiliation}",
+	"GET /api/v1/employers/{affiliation}/declarations",
+	"POST /api/v1/employers/{affiliation}/declarations/{period}",
+	"GET /api/v1/employers/{affiliation}/declarations/{period}",
+	"GET /api/v1/employers/{affiliation}/declarations/{period}/fichier",
+	"GET /api/v1/employers/{affiliation}/preetabli/{period}",
+	"POST /api/v1/employers/{affiliation}/attestations",
 	"POST /api/v1/employees",
 	"GET /api/v1/employees",
 	"POST /api/v1/employees/search",
 	"GET /api/v1/employees/{immatriculation}",
 	"PUT /api/v1/employees/{immatriculation}",
 	"GET /api/v1/me/access-log",
+	"POST /api/v1/me/attestations",
+	"GET /api/v1/verify/{code}",
 	"GET /api/v1/journal",
 	"GET /api/v1/journal/proof/{index}",
+	"GET /api/v1/security/alerts",
+	"POST /api/v1/security/lift",
 }
 
 func (s *Server) routes() {
@@ -112,11 +130,16 @@ func (s *Server) routes() {
 		"GET /api/v1/me/access-log":               s.auth(s.myAccessLog),
 		"GET /api/v1/journal":                     s.auth(s.journal),
 		"GET /api/v1/journal/proof/{index}":       s.auth(s.accessProof),
+		"GET /api/v1/security/alerts":             s.auth(s.securityAlerts),
+		"POST /api/v1/security/lift":              s.auth(s.securityLift),
 	}
+	maps.Copy(h, s.declarationRoutes())
+	maps.Copy(h, s.attestationRoutes())
 	for _, p := range Routes {
 		s.mux.HandleFunc(p, h[p])
 	}
 	s.pageRoutes()
+	s.mux.HandleFunc("GET /metrics", s.metricsHandler)
 }
 
 // ServeHTTP implements http.Handler: security headers, a request id (in the context, for the
@@ -131,7 +154,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	secureHeaders(w.Header())
 	w.Header().Set("X-Request-Id", rid)
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	limit := int64(1 << 20)
+	if _, pattern := s.mux.Handler(r); bodyLimits[pattern] > 0 {
+		limit = bodyLimits[pattern] // a whole declaration (declarations.go)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	r = r.WithContext(amane.NewContextWithRequestID(r.Context(), rid))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
@@ -193,6 +220,7 @@ var errorStatus = map[string]int{
 	amane.ECONFLICT:     http.StatusConflict,
 	amane.EUNAUTHORIZED: http.StatusUnauthorized,
 	amane.EFORBIDDEN:    http.StatusForbidden,
+	amane.ETHROTTLED:    http.StatusTooManyRequests,
 	amane.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -234,7 +262,7 @@ func decode(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return amane.Errorf(amane.EINVALID, "The request body is larger than 1 MiB.")
+			return amane.Errorf(amane.EINVALID, "The request body is larger than %d MiB.", mbe.Limit>>20)
 		}
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) {

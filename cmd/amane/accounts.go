@@ -201,6 +201,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ttl := fs.Duration("ttl", 30*24*time.Hour, "lifetime (at most 1 year)")
 	label := fs.String("label", "", "what the token is for (no personal data)")
 	id := fs.Int64("id", 0, "revoke: the token's id")
+	account := fs.String("account", "", "create: issue the token to this account's login; it acts as the account (role and scope)")
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
 	}
@@ -219,14 +220,28 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *ttl <= 0 || *ttl > 366*24*time.Hour {
 		return fmt.Errorf("%w: --ttl must be between 1s and 1 year", errUsage)
 	}
-	agency, aff, emp, err := sc.resolve(ctx, reg)
-	if err != nil {
-		return err
-	}
 	tok := web.NewAccessToken()
 	now := time.Now().UTC()
-	t := &amane.Token{Hash: web.TokenHash(tok), Role: *sc.role, Agency: agency, Affiliation: aff, EmployeeID: emp,
-		Label: *label, Created: now.Format(time.RFC3339), Expires: now.Add(*ttl).Format(time.RFC3339)}
+	t := &amane.Token{Hash: web.TokenHash(tok), Label: *label, Created: now.Format(time.RFC3339), Expires: now.Add(*ttl).Format(time.RFC3339)}
+	if *account != "" {
+		if *sc.role != "" || *sc.agency != "" || *sc.affiliation != "" || *sc.imm != "" {
+			return fmt.Errorf("%w: --account takes the account's role and scope; give no --role, --agency, --affiliation or --imm", errUsage)
+		}
+		a, err := reg.store.AccountByLogin(ctx, *account)
+		if err != nil {
+			return err
+		}
+		if a.Disabled {
+			return amane.Errorf(amane.EFORBIDDEN, "This account is disabled.")
+		}
+		t.AccountID, t.Role, t.Agency, t.Affiliation, t.EmployeeID = a.ID, a.Role, a.Agency, a.Affiliation, a.EmployeeID
+	} else {
+		agency, aff, emp, err := sc.resolve(ctx, reg)
+		if err != nil {
+			return err
+		}
+		t.Role, t.Agency, t.Affiliation, t.EmployeeID = *sc.role, agency, aff, emp
+	}
 	tid, err := reg.store.AddToken(ctx, t)
 	if err != nil {
 		return err

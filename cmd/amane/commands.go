@@ -1,7 +1,11 @@
 package main
 
 import (
+	"amane/alert"
+	"amane/attest"
+	"amane/sentinel"
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,6 +104,11 @@ func initData(ctx context.Context, d *dataFlags) (string, error) {
 			return "", err
 		}
 	}
+	if c.HSM == nil { // attestations' signing certificate (demo CA); with an HSM, made with the key on the token at first use
+		if err := attest.CreateDemoPKI(d.dir); err != nil {
+			return "", err
+		}
+	}
 	b, _ := json.MarshalIndent(&c, "", "  ")
 	if err := os.WriteFile(filepath.Join(d.dir, configFile), append(b, '\n'), 0o600); err != nil {
 		return "", err
@@ -193,14 +202,28 @@ func cmdSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	employees := fs.Int("employees", 20000, "number of insured employees")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed writes the same files")
 	out := fs.String("out", "", "output directory")
+	months := fs.Int("months", 0, "also write this many months of Damancom declarations (DIR/declarations/DS_BULK_AAAAMM.txt)")
+	lastPeriod := fs.String("last-period", lastPeriods(time.Now().UTC(), 1)[0], "last month of the declarations, AAAAMM")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if *out == "" || *employers <= 0 || *employees < 0 {
-		return fmt.Errorf("%w: amane synth --employers N --employees M --seed S --out DIR", errUsage)
+	if *out == "" || *employers <= 0 || *employees < 0 || *months < 0 {
+		return fmt.Errorf("%w: amane synth --employers N --employees M --seed S --out DIR [--months K [--last-period AAAAMM]]", errUsage)
+	}
+	last, err := time.Parse("200601", *lastPeriod)
+	if err != nil || len(*lastPeriod) != 6 {
+		return fmt.Errorf("%w: --last-period must be a month AAAAMM", errUsage)
+	}
+	periods := make([]string, *months)
+	for i := range periods {
+		periods[i] = last.AddDate(0, i-*months+1, 0).Format("200601")
+	}
+	isTerm := false
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		isTerm = true
 	}
 	var progress func(done, total int)
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerm {
 		bar := progressbar.Default(int64(*employers+*employees), "synth")
 		defer bar.Finish()
 		progress = func(done, total int) { bar.Set(done) }
@@ -211,7 +234,78 @@ func cmdSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "Wrote %s and %s (%d employers, %d employees, seed %d) in %s.\n",
 		filepath.Join(*out, "ADHERENTS.csv"), filepath.Join(*out, "SALARIES.csv"), *employers, *employees, *seed, time.Since(start).Round(time.Millisecond))
+	if len(periods) == 0 {
+		return nil
+	}
+
+	// Declarations: read the files just written back, side by side, one bulk file per month.
+	start = time.Now()
+	progress = nil
+	if isTerm {
+		bar := progressbar.Default(int64(*employers*len(periods)), "declarations")
+		defer bar.Finish()
+		progress = func(done, total int) { bar.Set(done) }
+	}
+	dir, tot, err := writeSynthDeclarations(ctx, *out, periods, *seed, progress)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Wrote %d declaration files (%s to %s) in %s: %d declarations, %d insured lines, %d bytes, in %s.\n",
+		tot.Files, periods[0], periods[len(periods)-1], dir, tot.Declarations, tot.Lines, tot.Bytes, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// lastPeriods returns the k months ending with the month before now, oldest first.
+func lastPeriods(now time.Time, k int) []string {
+	last := time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]string, k)
+	for i := range out {
+		out[i] = last.AddDate(0, i-k+1, 0).Format("200601")
+	}
+	return out
+}
+
+// writeSynthDeclarations writes OUT/declarations/DS_BULK_<period>.txt from OUT's CSV files and returns
+// the directory and the files' paths with the totals.
+func writeSynthDeclarations(ctx context.Context, out string, periods []string, seed uint64, progress func(done, total int)) (string, synth.DeclarationTotals, error) {
+	var tot synth.DeclarationTotals
+	dir := filepath.Join(out, "declarations")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", tot, err
+	}
+	a, err := os.Open(filepath.Join(out, "ADHERENTS.csv"))
+	if err != nil {
+		return "", tot, err
+	}
+	defer a.Close()
+	s, err := os.Open(filepath.Join(out, "SALARIES.csv"))
+	if err != nil {
+		return "", tot, err
+	}
+	defer s.Close()
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	tot, err = synth.WriteDeclarationsTotals(ctx, a, s, periods, seed, func(p string) (io.Writer, error) {
+		f, err := os.Create(filepath.Join(dir, "DS_BULK_"+p+".txt"))
+		if err == nil {
+			files = append(files, f)
+		}
+		return f, err
+	}, progress)
+	if err != nil {
+		return "", tot, err
+	}
+	for _, f := range files {
+		if err := f.Close(); err != nil {
+			return "", tot, err
+		}
+	}
+	files = nil
+	return dir, tot, nil
 }
 
 func writeSynth(ctx context.Context, cfg synth.Config, dir string, progress func(done, total int)) error {
@@ -297,6 +391,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	rpID := fs.String("rp-id", "localhost", "WebAuthn relying-party id: the host name people reach the pages at")
 	origins := fs.String("origin", "", "the exact origin(s) the pages are served from, comma-separated (https://amane.example.ma); required unless --rp-id is localhost")
+	watch := fs.String("sentinel", "", "watch every decision with the sentinel: \"default\" for its default thresholds, or a JSON config file; canaries from DIR/canaries")
+	syslogTo := fs.String("syslog", "", "with --sentinel: send every response as RFC 5424 syslog to NETWORK:HOST:PORT (udp or tcp)")
+	webhook := fs.String("webhook", "", "with --sentinel: POST every response as JSON to this URL (https, or http on loopback), signed with the secret in $AMANE_WEBHOOK_SECRET or --webhook-secret-file")
+	webhookSecret := fs.String("webhook-secret-file", "", "the webhook's HMAC secret, in a file")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -312,6 +410,24 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: --origin is required with --rp-id %s", errUsage, *rpID)
 	}
 	reg.web = cfg
+	if *watch != "" {
+		sc := sentinel.DefaultConfig()
+		if *watch != "default" {
+			if sc, err = sentinel.LoadConfig(*watch); err != nil {
+				return err
+			}
+		}
+		canaries, err := readCanaries(reg.dir)
+		if err != nil {
+			return err
+		}
+		reg.sentinel = sentinel.NewLive(sentinel.New(sc, canaries))
+		if reg.alerts, err = alertSinks(*syslogTo, *webhook, *webhookSecret, stderr); err != nil {
+			return err
+		}
+	} else if *syslogTo != "" || *webhook != "" {
+		return fmt.Errorf("%w: --syslog and --webhook send the sentinel's responses: give --sentinel too", errUsage)
+	}
 	return serve(ctx, reg, *addr, stdout, stderr, func(string) {})
 }
 
@@ -358,8 +474,69 @@ func serve(ctx context.Context, reg *registry, addr string, stdout, stderr io.Wr
 		return err
 	}
 	srv.SecretKey = key
+	signer, err := attestSigner(reg, stderr)
+	if err != nil {
+		return err
+	}
+	verifyURL := "http://" + addr + "/verify"
+	if len(reg.web.Origins) > 0 {
+		verifyURL = reg.web.Origins[0] + "/verify"
+	}
+	srv.Attester = &attester{g: reg.gate, signer: signer, verifyURL: verifyURL}
+	if reg.sentinel != nil {
+		// Every decision goes to the detector; every response is journaled, stored, applied (accounts,
+		// sessions, tokens), logged (principal id, response, signal: no personal data), sent to the
+		// sinks and counted. Suspensions the store holds from before a restart hold again.
+		reg.gate.UseSentinel(reg.sentinel)
+		if _, err := reg.gate.RestoreSentinel(ctx); err != nil {
+			return err
+		}
+		srv.UseSentinel(ctx, reg.gate, reg.sentinel, reg.alerts)
+	}
+	if reg.alerts != nil {
+		defer reg.alerts.Close() // what is queued is delivered
+	}
 	return srv.ListenAndServe(ctx, addr, func(a string) {
 		fmt.Fprintf(stdout, "Amane is serving on http://%s (pages at /connexion, API under /api/v1/, OpenAPI at /api/v1/openapi.json)\n", a)
 		ready("http://" + a)
 	})
+}
+
+// alertSinks builds the dispatcher of the sentinel's responses to syslog and a webhook (nil if none).
+func alertSinks(syslogTo, webhook, secretFile string, stderr io.Writer) (*alert.Dispatcher, error) {
+	var sinks []alert.Sink
+	if syslogTo != "" {
+		network, addr, ok := strings.Cut(syslogTo, ":")
+		if !ok || (network != "udp" && network != "tcp") {
+			return nil, fmt.Errorf("%w: --syslog NETWORK:HOST:PORT, NETWORK udp or tcp", errUsage)
+		}
+		host, _ := os.Hostname()
+		s, err := alert.NewSyslog(network, addr, host, "amane")
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, s)
+	}
+	if webhook != "" {
+		secret := []byte(os.Getenv("AMANE_WEBHOOK_SECRET"))
+		if secretFile != "" {
+			b, err := os.ReadFile(secretFile)
+			if err != nil {
+				return nil, err
+			}
+			secret = bytes.TrimSpace(b)
+		}
+		if len(secret) == 0 {
+			return nil, fmt.Errorf("%w: --webhook needs a secret in $AMANE_WEBHOOK_SECRET or --webhook-secret-file", errUsage)
+		}
+		h, err := alert.NewWebhook(webhook, secret, nil)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, h)
+	}
+	if len(sinks) == 0 {
+		return nil, nil
+	}
+	return alert.NewDispatcher(slog.New(slog.NewJSONHandler(stderr, nil)), sinks...), nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"amane/alert"
+	"amane/sentinel"
 	"context"
 	"encoding/json"
 	"errors"
@@ -154,6 +156,10 @@ type registry struct {
 	journal *journal.Journal
 	dir     string     // the data directory
 	web     web.Config // serve's page configuration (relying party, origins)
+	// sentinel, if set (serve --sentinel), watches the gate's decisions.
+	sentinel *sentinel.Live
+	// alerts, if set (serve --syslog, --webhook), receives the sentinel's responses.
+	alerts *alert.Dispatcher
 }
 
 func (r *registry) Close() error {

@@ -23,6 +23,7 @@ import (
 const (
 	demoEmployers    = 2000
 	demoEmployees    = 20000
+	demoMonths       = 12 // months of declarations, ending last month
 	demoPassFile     = "DEMO-ONLY-passphrase.txt"
 	demoAccountsFile = "DEMO-ONLY-accounts.txt"
 )
@@ -90,6 +91,24 @@ func buildDemo(ctx context.Context, d *dataFlags, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "Loaded %d rows in %s.\n", res.Rows, elapsed.Round(1e6))
+	periods := lastPeriods(time.Now().UTC(), demoMonths)
+	declDir, _, err := writeSynthDeclarations(ctx, csvDir, periods, 1, nil)
+	if err != nil {
+		return err
+	}
+	var bulk []string
+	for _, p := range periods {
+		bulk = append(bulk, filepath.Join(declDir, "DS_BULK_"+p+".txt"))
+	}
+	rep, elapsed, err := declareFiles(ctx, reg, bulk, stderr)
+	if err != nil {
+		return err
+	}
+	if rep.Rejected > 0 {
+		return fmt.Errorf("demo: %d synthetic declarations rejected (first: %+v)", rep.Rejected, rep.Rejections[0])
+	}
+	fmt.Fprintf(stdout, "Declared %d months (%s to %s): %d declarations, %d lines in %s.\n", len(periods), periods[0], periods[len(periods)-1],
+		rep.Accepted, rep.Lines, elapsed.Round(1e6))
 	return demoAccounts(ctx, reg, d.dir, csvDir, stdout)
 }
 

@@ -90,6 +90,19 @@ func TestHSMEndToEnd(t *testing.T) {
 	if len(st.Versions) != 1 || st.Versions[0].Version != 2 || st.Versions[0].DataKeys != 210 {
 		t.Fatalf("status: %+v", st)
 	}
+	t.Run("AttestationSignedOnTheToken", func(t *testing.T) {
+		decl := filepath.Join(t.TempDir(), "csv")
+		mustRun(t, "synth", "--employers", "10", "--employees", "200", "--seed", "5", "--out", decl, "--months", "1", "--last-period", "202609")
+		mustRun(t, "declare", "--data", data, filepath.Join(decl, "declarations", "DS_BULK_202609.txt"))
+		pdf := filepath.Join(t.TempDir(), "a.pdf")
+		mustRun(t, "attest", "--data", data, "--affiliation", rows[3][7], "--out", pdf)
+		if _, err := os.Stat(filepath.Join(data, attestKeyFile)); err == nil {
+			t.Fatal("with an HSM, the attestation key is a file")
+		}
+		if out := mustRun(t, "verify", "--data", data, pdf); !strings.Contains(out, "valid") {
+			t.Fatalf("verify: %s", out)
+		}
+	})
 	t.Run("ErrWrongPIN", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "pin")
 		os.WriteFile(bad, []byte("9999\n"), 0o600)

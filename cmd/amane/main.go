@@ -28,8 +28,9 @@ Usage:
   amane init --data DIR [--db postgres://…] [--hsm-module LIB --hsm-token LABEL]
                                                     create a data directory, its keys, its store and an operator token
   amane load --data DIR ADHERENTS.csv SALARIES.csv  import employers and insured employees
-  amane synth --employers N --employees M --seed S --out DIR
-                                                    write a synthetic ADHERENTS.csv and SALARIES.csv
+  amane synth --employers N --employees M --seed S --out DIR [--months K [--last-period AAAAMM]]
+                                                    write a synthetic ADHERENTS.csv and SALARIES.csv, and K
+                                                    months of Damancom declarations (DIR/declarations/)
   amane employer show --data DIR --affiliation N    print an employer and its employees (JSON)
   amane employee show --data DIR (--cin X | --imm N)
                                                     print an insured person (JSON)
@@ -39,6 +40,26 @@ Usage:
                                                     gated reads over HTTP vs the same with the gate and journal off
   amane bench journal [--entries 10000000] [--db URL]
                                                     journal append rate, proof and checkpoint times at N entries
+  amane declare --data DIR FILE... [--report F]   load Damancom declarations (DS_, DSC, or bulk files of many);
+                                                    each is checked whole: one with any error is refused, the others stored
+  amane declaration show --data DIR --affiliation N --period AAAAMM
+                                                    a period's declarations with lines, totals, contributions (JSON)
+  amane declaration export --data DIR --affiliation N --period AAAAMM [--out FILE]
+                                                    a stored declaration back as its DS_ file
+  amane preetabli --data DIR --affiliation N --period AAAAMM [--out FILE]
+                                                    the préétabli CNSS sends the employer (AFFEBDS_ file)
+  amane bench declarations [--employees N] [--db URL]
+                                                    one month of declarations ingested, encrypted vs pass-through; parse MB/s
+  amane attest --data DIR --affiliation N [--kind K] [--from P --to P] --out FILE.pdf
+                                                    a signed attestation: salaries-declares (nominative, the employer's),
+                                                    affiliation-declaration (third parties, no names), salaire (--imm N)
+  amane attest --data DIR --all [--period P] [--limit N] --out DIR
+                                                    one per declaring employer, largest first, in parallel
+  amane attest revoke --data DIR --reason TEXT CODE
+  amane verify (--trust CA.pem | --data DIR) FILE.pdf
+                                                    offline: signature, chain, byte range, QR code, visible figures
+  amane bench attest [--employees N] [--count 53574] [--chromium PATH]
+                                                    signed attestations of the largest declarants; vs Chromium HTML→PDF
   amane keys status|rotate|retire VERSION|reindex --data DIR
                                                     key-encryption key versions: list, rotate (online), retire
   amane erase --data DIR --imm N --reason TEXT      erase an insured person (destroy their data key)
@@ -56,6 +77,9 @@ Usage:
   amane account list --data DIR                     accounts: staff register a passkey at first sign-in
   amane token create --data DIR --role ROLE [--agency A | --affiliation N | --imm N] [--ttl D]
   amane token revoke --data DIR --id N              scoped, expiring bearer tokens (printed once, stored hashed)
+  amane sentinel replay --events F.jsonl [--canaries F] [--config F] | simulate --days 30 --agents 300 --employers 20000 --attack P --seed S [--events-out F]
+  amane canary plant --data DIR --count N [--employees-per K] | list --data DIR [--json]
+                                                    plant canary employers and insured people (listed in DIR/canaries); list them
 
 Roles: agent (--agency), supervisor, employer (--affiliation), insured (--imm), dpo, security, auditor.
 Staff state a purpose for every access to personal data (HTTP headers X-Amane-Purpose, X-Amane-Reference);
@@ -100,10 +124,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdRestore(ctx, args[1:], stdout, stderr)
 	case "journal":
 		err = cmdJournal(ctx, args[1:], stdout, stderr)
+	case "declare":
+		err = cmdDeclare(ctx, args[1:], stdout, stderr)
+	case "declaration":
+		err = cmdDeclaration(ctx, args[1:], stdout, stderr)
+	case "preetabli":
+		err = cmdPreetabli(ctx, args[1:], stdout, stderr)
+	case "attest":
+		err = cmdAttest(ctx, args[1:], stdout, stderr)
+	case "verify":
+		err = cmdVerify(ctx, args[1:], stdout, stderr)
 	case "account":
 		err = cmdAccount(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout, stderr)
+	case "sentinel":
+		err = cmdSentinel(ctx, args[1:], stdout, stderr)
+	case "canary":
+		err = cmdCanary(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,425 @@
+package gate
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"amane"
+	"amane/attest"
+	"amane/ids"
+	"amane/journal"
+)
+
+// Attestations pass the door like reads: principal → role → purpose → scope → journal → open. A
+// nominative attestation (the employer's list of its declared people) goes only to the employer or
+// its agency (and the CLI's batch); the third-party one holds no names; a salary attestation goes to
+// the insured person (or their agency) and holds their own lines only. Issuing stores the public
+// summary under a fresh verification code; the document itself is rendered and signed by the caller.
+
+// AttestationRequest asks for one attestation.
+type AttestationRequest struct {
+	Kind        string // attest.KindEmployees, KindThirdParty or KindSalary
+	Affiliation string // the employer (KindEmployees, KindThirdParty)
+	Imm         string // the insured person (KindSalary); empty for an insured principal: their own
+	From, To    string // AAAAMM, inclusive; empty: the last 12 declared months
+}
+
+// rolesForAttestation: who may ask for which kind.
+var rolesForAttestation = map[string][]string{
+	attest.KindEmployees:  {amane.RoleEmployer, amane.RoleAgent, amane.RoleSystem},
+	attest.KindThirdParty: {amane.RoleEmployer, amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
+	attest.KindSalary:     {amane.RoleInsured, amane.RoleAgent, amane.RoleSystem},
+}
+
+// Issuer is the name attestations carry.
+const Issuer = "Caisse Nationale de Sécurité Sociale — Amane"
+
+// Attestations issues a batch of attestations (one request for a single document; the CLI's --all
+// sends hundreds): each is decided, journaled and opened on its own — docs[i] or errs[i] — and their
+// summaries are stored in one transaction. err fails the whole call.
+func (g *Gate) Attestations(ctx context.Context, reqs []AttestationRequest) (docs []*attest.Document, errs []error, err error) {
+	d, err := g.begin(ctx, actAttest)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := g.Now().UTC()
+	docs, errs = make([]*attest.Document, len(reqs)), make([]error, len(reqs))
+	// Decide every request, then journal the batch's accesses in one durable append, then open: a
+	// batch of 32 employers is one journal commit, not 32.
+	decided := make([]*granted, len(reqs))
+	var entries []journal.Entry
+	for i, r := range reqs {
+		gr, err := g.attestation(ctx, d, r, now)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		decided[i] = gr
+		entries = append(entries, gr.entries...)
+	}
+	if err := d.appendGranted(ctx, entries); err != nil {
+		return nil, nil, err
+	}
+	// The keys the nominative lists are sealed under: the batch's people in one query.
+	var withLines []int64
+	for _, gr := range decided {
+		if gr != nil && gr.open != nil {
+			withLines = append(withLines, gr.rec.EmployerID)
+		}
+	}
+	people, err := g.store.DeclarationPeople(ctx, withLines)
+	if err != nil {
+		return nil, nil, err
+	}
+	var recs []*amane.AttestationRecord
+	var docsOf []*attest.Document // recs[i] is docsOf[i]'s
+	for i, gr := range decided {
+		if gr == nil {
+			continue
+		}
+		if gr.open != nil {
+			keys, err := g.keysOf(ctx, gr.rec.EmployerID, people[gr.rec.EmployerID])
+			if err == nil {
+				err = gr.open(keys)
+			}
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+		}
+		docs[i] = gr.doc
+		recs, docsOf = append(recs, gr.rec), append(docsOf, gr.doc)
+	}
+	for attempt := 0; len(recs) > 0; attempt++ {
+		err := g.store.PutAttestations(ctx, recs)
+		if err == nil {
+			break
+		}
+		if amane.ErrorCode(err) != amane.ECONFLICT || attempt == 3 {
+			return nil, nil, err
+		}
+		// A code drawn twice (odds below 1 in 20,000 for a batch of 53,574): draw them all again.
+		for i, doc := range docsOf {
+			doc.Summary.Code = attest.NewCode()
+			recs[i].Code = doc.Summary.Code
+			recs[i].Summary, _ = json.Marshal(&doc.Summary)
+		}
+	}
+	return docs, errs, nil
+}
+
+// granted is one attestation decided: its document (lines still sealed), its record, the journal
+// entries of the accesses it needs, and what opens the lines once they are durable.
+type granted struct {
+	doc     *attest.Document
+	rec     *amane.AttestationRecord
+	entries []journal.Entry
+	open    func(keys map[amane.DataKeyRef]amane.WrappedKey) error
+}
+
+func (g *Gate) attestation(ctx context.Context, d *decision, r AttestationRequest, now time.Time) (*granted, error) {
+	if !slices.Contains(rolesForAttestation[r.Kind], d.p.Role) {
+		if _, ok := rolesForAttestation[r.Kind]; !ok {
+			return nil, amane.Invalid("Unknown kind of attestation.", amane.FieldError{Field: "type", Rule: "salaries-declares, affiliation-declaration or salaire"})
+		}
+		return nil, d.deny(ctx, "", "role "+d.p.Role+" may not issue "+r.Kind, amane.Errorf(amane.EFORBIDDEN, "Your role may not issue this attestation."))
+	}
+	for _, p := range []string{r.From, r.To} {
+		if _, err := amane.ParsePeriod(p); p != "" && err != nil {
+			return nil, amane.Invalid(err.Error(), amane.FieldError{Field: "periode", Rule: err.Error()})
+		}
+	}
+	if r.Kind == attest.KindSalary { // one at a time: journaled and opened inside
+		doc, rec, err := g.salaryAttestation(ctx, d, r, now)
+		if err != nil {
+			return nil, err
+		}
+		return &granted{doc: doc, rec: rec}, nil
+	}
+	emp, rule, err := g.employerInScope(ctx, d, r.Affiliation)
+	if err != nil {
+		return nil, err
+	}
+	sums, err := g.store.DeclarationSummaries(ctx, emp.ID)
+	if err != nil {
+		return nil, err
+	}
+	months, periods := monthsOf(sums, r.From, r.To)
+	if len(months) == 0 {
+		return nil, amane.Errorf(amane.ENOTFOUND, "No declaration in this period: nothing to attest.")
+	}
+	gr := &granted{doc: &attest.Document{Company: companyOf(emp), Summary: summary(r.Kind, emp, months, now)}}
+	gr.rec = record(gr.doc, emp.ID, 0)
+	refs := []string{employerRef(emp.ID)}
+	fields := []string{fDeclaration + ":" + r.Kind}
+	if r.Kind == attest.KindEmployees {
+		var lines []*amane.DeclarationRecord
+		if lines, refs, err = g.declaredLines(ctx, d, emp, periods, refs); err != nil {
+			return nil, err
+		}
+		fields = append(fields, fImm, fSurname, fFirstName)
+		gr.open = func(keys map[amane.DataKeyRef]amane.WrappedKey) (err error) {
+			gr.doc.Lines, err = g.openLines(emp, lines, 0, keys)
+			return err
+		}
+	}
+	gr.entries = d.grantEntries(refs, fields, rule)
+	return gr, nil
+}
+
+// salaryAttestation: one person's own declared months, with every employer that declared them.
+func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r AttestationRequest, now time.Time) (*attest.Document, *amane.AttestationRecord, error) {
+	var rec *amane.EmployeeRecord
+	var err error
+	switch {
+	case r.Imm == "" && d.p.Role == amane.RoleInsured:
+		rec, err = g.store.EmployeeByID(ctx, d.p.EmployeeID)
+	default:
+		imm, perr := ids.ParseImmatriculation(r.Imm)
+		if perr != nil {
+			return nil, nil, amane.Invalid(perr.Error(), amane.FieldError{Field: "immatriculation", Rule: perr.Error()})
+		}
+		rec, err = g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, imm))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := g.store.Employments(ctx, rec.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := d.refusePending(ctx, employeeRef(rec.ID)); err != nil {
+		return nil, nil, err
+	}
+	rule, ok := d.employeeScope(rec.ID, jobs)
+	if !ok {
+		return nil, nil, d.deny(ctx, employeeRef(rec.ID), rule, outOfScope())
+	}
+	if rec.Key.Blob == nil {
+		return nil, nil, amane.Errorf(amane.ENOTFOUND, "This person's data was erased.")
+	}
+	if err := d.grant(ctx, []string{employeeRef(rec.ID)}, []string{fDeclaration + ":" + r.Kind, fImm, fSurname, fFirstName}, rule); err != nil {
+		return nil, nil, err
+	}
+	e, err := g.openEmployee(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc := &attest.Document{Person: &attest.Person{Imm: e.Immatriculation, Surname: e.Surname, FirstName: e.FirstName}}
+	var first *amane.EmployerRecord
+	var from, to string
+	for _, j := range jobs {
+		emp, err := g.store.EmployerByAffiliation(ctx, j.Affiliation)
+		if err != nil {
+			return nil, nil, err
+		}
+		sums, err := g.store.DeclarationSummaries(ctx, emp.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		_, periods := monthsOf(sums, r.From, r.To)
+		decls, _, err := g.declaredLines(ctx, d, emp, periods, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		var lines []attest.Line
+		if len(decls) > 0 {
+			keys, err := g.declarationKeys(ctx, emp.ID)
+			if err != nil {
+				return nil, nil, err
+			}
+			if lines, err = g.openLines(emp, decls, rec.ID, keys); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(lines) > 0 && first == nil {
+			first = emp
+		}
+		for _, l := range lines {
+			l.Imm = emp.Affiliation // the salary attestation's lines name the employer, not the person again
+			doc.Lines = append(doc.Lines, l)
+			if from == "" || l.Period < from {
+				from = l.Period
+			}
+			to = max(to, l.Period)
+		}
+	}
+	if first == nil {
+		return nil, nil, amane.Errorf(amane.ENOTFOUND, "No declared month for this person in this period.")
+	}
+	slices.SortStableFunc(doc.Lines, func(a, b attest.Line) int { return cmpString(a.Period, b.Period) })
+	doc.Summary = summary(attest.KindSalary, first, nil, now)
+	doc.Summary.From, doc.Summary.To = from, to
+	doc.Company = companyOf(first)
+	return doc, record(doc, first.ID, rec.ID), nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// monthsOf sums an employer's declarations per period (principal and complementary), newest 12 by
+// default or those within [from, to], oldest first; periods lists them.
+func monthsOf(sums []*amane.DeclarationRecord, from, to string) ([]attest.Month, []string) {
+	byPeriod := map[string]*attest.Month{}
+	var periods []string
+	for _, s := range sums {
+		if (from != "" && s.Period < from) || (to != "" && s.Period > to) {
+			continue
+		}
+		m := byPeriod[s.Period]
+		if m == nil {
+			if from == "" && to == "" && len(periods) == 12 {
+				continue
+			}
+			m = &attest.Month{Period: s.Period}
+			byPeriod[s.Period] = m
+			periods = append(periods, s.Period)
+		}
+		m.Headcount += s.Totals.Headcount
+		m.Payroll += s.Totals.Payroll
+	}
+	slices.Sort(periods)
+	months := make([]attest.Month, len(periods))
+	for i, p := range periods {
+		months[i] = *byPeriod[p]
+	}
+	return months, periods
+}
+
+// declaredLines reads the stored declarations of the periods and, when refs is not nil, adds the
+// people they name to it.
+func (g *Gate) declaredLines(ctx context.Context, d *decision, emp *amane.EmployerRecord, periods []string, refs []string) ([]*amane.DeclarationRecord, []string, error) {
+	var out []*amane.DeclarationRecord
+	for _, p := range periods {
+		recs, err := g.store.Declarations(ctx, emp.ID, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range recs {
+			if refs != nil {
+				bl, err := parseBlob(r.Lines)
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, l := range bl {
+					if ref := employeeRef(l.subject); l.kind == amane.KeyHistory && !slices.Contains(refs, ref) {
+						refs = append(refs, ref)
+					}
+				}
+			}
+			out = append(out, r)
+		}
+	}
+	return out, refs, nil
+}
+
+// openLines opens the declared lines of recs — only person's when person is not 0 (the others stay
+// sealed) — as attestation lines, oldest period first. New employees without an immatriculation (B04
+// requests) are listed with an empty one.
+func (g *Gate) openLines(emp *amane.EmployerRecord, recs []*amane.DeclarationRecord, person int64, keys map[amane.DataKeyRef]amane.WrappedKey) ([]attest.Line, error) {
+	var out []attest.Line
+	for _, r := range recs {
+		bl, err := parseBlob(r.Lines)
+		if err != nil {
+			return nil, err
+		}
+		decl, err := g.openDeclaration(emp, r, bl, keys, person)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range decl.Lines {
+			if l.Surname == amane.ErasedLine || l.Imm == "" {
+				continue
+			}
+			out = append(out, attest.Line{Period: r.Period, Imm: l.Imm, Surname: l.Surname, FirstName: l.FirstName, Days: l.Days, Salary: l.Salary})
+		}
+		for _, n := range decl.New {
+			if n.Surname == amane.ErasedLine || (person != 0 && n.Imm == "") {
+				continue
+			}
+			imm := n.Imm
+			if imm == amane.OccasionalInsured || imm == "000000000" {
+				imm = ""
+			}
+			out = append(out, attest.Line{Period: r.Period, Imm: imm, Surname: n.Surname, FirstName: n.FirstName, Days: n.Days, Salary: n.Salary})
+		}
+	}
+	return out, nil
+}
+
+func companyOf(e *amane.EmployerRecord) attest.Company {
+	return attest.Company{Name: e.Name, Activity: e.Activity, Address: e.Address, City: e.City, Affiliation: e.Affiliation,
+		AffiliationDate: e.AffiliationDate, ICE: e.ICE, RC: e.RC, TP: e.TP, IF: e.IF, LegalForm: e.LegalForm}
+}
+
+func summary(kind string, e *amane.EmployerRecord, months []attest.Month, now time.Time) attest.Summary {
+	s := attest.Summary{Code: attest.NewCode(), Kind: kind, Issuer: Issuer, Affiliation: e.Affiliation, Employer: e.Name,
+		Months: months, Issued: now.Format(time.RFC3339), Expires: now.Add(attest.Validity).Format(time.RFC3339)}
+	if len(months) > 0 {
+		s.From, s.To = months[0].Period, months[len(months)-1].Period
+	}
+	return s
+}
+
+func record(doc *attest.Document, employerID, employeeID int64) *amane.AttestationRecord {
+	b, _ := json.Marshal(&doc.Summary)
+	return &amane.AttestationRecord{Code: doc.Summary.Code, Kind: doc.Summary.Kind, EmployerID: employerID, EmployeeID: employeeID,
+		Summary: b, Issued: doc.Summary.Issued, Expires: doc.Summary.Expires}
+}
+
+// AttestationStatus is what GET /verify/{code} shows: the public summary and the status. No
+// principal is needed and nothing personal is released, so nothing is journaled.
+func (g *Gate) AttestationStatus(ctx context.Context, code string) (*attest.Summary, string, error) {
+	c, err := attest.ParseCode(code)
+	if err != nil {
+		return nil, "", amane.Invalid("Not a verification code.", amane.FieldError{Field: "code", Rule: "AMN-XXXXX-XXXXX"})
+	}
+	r, err := g.store.AttestationByCode(ctx, c)
+	if err != nil {
+		return nil, "", err
+	}
+	var s attest.Summary
+	if err := json.Unmarshal(r.Summary, &s); err != nil {
+		return nil, "", err
+	}
+	status := amane.AttestationValid
+	switch {
+	case r.Revoked != "":
+		status = amane.AttestationRevoked
+	case r.Expires <= g.Now().UTC().Format(time.RFC3339):
+		status = amane.AttestationExpired
+	}
+	return &s, status, nil
+}
+
+// RevokeAttestation revokes an attestation (journaled against its employer).
+func (g *Gate) RevokeAttestation(ctx context.Context, code, reason string) error {
+	d, err := g.begin(ctx, actRevoke)
+	if err != nil {
+		return err
+	}
+	c, err := attest.ParseCode(code)
+	if err != nil {
+		return amane.Invalid("Not a verification code.", amane.FieldError{Field: "code", Rule: "AMN-XXXXX-XXXXX"})
+	}
+	r, err := g.store.AttestationByCode(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := d.grant(ctx, []string{employerRef(r.EmployerID)}, []string{"attestation:" + c}, "revoke"); err != nil {
+		return err
+	}
+	return g.store.RevokeAttestation(ctx, c, g.Now().UTC().Format(time.RFC3339), reason)
+}

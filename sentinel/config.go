@@ -1,0 +1,166 @@
+package sentinel
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Duration is a time.Duration written in JSON as a Go duration string ("10m", "720h").
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: want a string such as \"10m\": %v", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("duration: %q is not a positive duration", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Levels are the graded thresholds of one signal: the value at which each response is taken. Zero
+// disables a level. Thresholds must increase with the response.
+type Levels struct {
+	Alert    float64 `json:"alert"`
+	Throttle float64 `json:"throttle"`
+	StepUp   float64 `json:"step_up"`
+	Suspend  float64 `json:"suspend"`
+}
+
+// level is the highest response whose threshold v reaches (0: none).
+func (l Levels) level(v float64) int {
+	lv := 0
+	for i, t := range [...]float64{l.Alert, l.Throttle, l.StepUp, l.Suspend} {
+		if t > 0 && v >= t {
+			lv = i + 1
+		}
+	}
+	return lv
+}
+
+// WindowRule applies Levels to a count over a sliding window of event time.
+type WindowRule struct {
+	Window Duration `json:"window"`
+	Levels
+}
+
+// Config holds every signal's thresholds. The zero value of a Levels disables its signal.
+type Config struct {
+	// Volume: distinct records read (read, search, export) per principal over each sliding window.
+	Volume []WindowRule `json:"volume"`
+	// Baseline: today's distinct records as a multiple of the larger of the principal's own mean daily
+	// figure and its peers' (same role, same home); only past Floor records and after MinDays active days.
+	Baseline BaselineRule `json:"baseline"`
+	// OutsideHome: distinct records read today whose record_home is not the principal's home.
+	OutsideHome Levels `json:"outside_home"`
+	// OffHours: distinct records read today in hours the principal rarely works (learned).
+	OffHours OffHoursRule `json:"off_hours"`
+	// Enumeration: length of the current run of outside-home reads in strictly increasing numeric id order.
+	Enumeration Levels `json:"enumeration"`
+	// Denied: denied requests per principal over each sliding window.
+	Denied []WindowRule `json:"denied"`
+	// Exports: distinct records exported or attested today per principal, by declared purpose ("*": any
+	// purpose not listed). A purpose that explains volume (the nightly attestation batch) gets its own.
+	Exports map[string]Levels `json:"exports"`
+	// Campaign: this many principals alerted on extraction signals within Window are flagged as one campaign.
+	Campaign CampaignRule `json:"campaign"`
+}
+
+// BaselineRule compares a principal with its own history and its peers.
+type BaselineRule struct {
+	MinDays int     `json:"min_days"`
+	Floor   float64 `json:"floor"`
+	Levels
+}
+
+// OffHoursRule learns each principal's hours: an hour holding less than MinShare of its past reads is
+// unusual, once it has MinDays active days.
+type OffHoursRule struct {
+	MinDays  int     `json:"min_days"`
+	MinShare float64 `json:"min_share"`
+	Levels
+}
+
+// CampaignRule groups alerts of several principals.
+type CampaignRule struct {
+	Window     Duration `json:"window"`
+	Principals int      `json:"principals"`
+}
+
+// DefaultConfig returns thresholds fitted to the simulated registry: an honest agent reads 40–150
+// distinct records a day, at most ~40 in an hour; the 2024 extraction read ~7,000 an hour. Every
+// containment level (throttle and above) sits at least twice above the busiest honest figure seen in
+// simulation, and every suspension is reached within a few hundred records at the 2024 rates.
+func DefaultConfig() Config {
+	const (
+		m = Duration(time.Minute)
+		h = Duration(time.Hour)
+	)
+	return Config{
+		Volume: []WindowRule{
+			{Window: 10 * m, Levels: Levels{Alert: 60, Throttle: 100, StepUp: 150, Suspend: 200}},
+			{Window: h, Levels: Levels{Alert: 120, Throttle: 180, StepUp: 240, Suspend: 300}},
+			{Window: 24 * h, Levels: Levels{Alert: 400, Throttle: 550, StepUp: 700, Suspend: 800}},
+			{Window: 720 * h, Levels: Levels{Alert: 5000, Throttle: 8000, StepUp: 10000, Suspend: 12000}},
+		},
+		Baseline:    BaselineRule{MinDays: 3, Floor: 150, Levels: Levels{Alert: 4, Throttle: 6, StepUp: 8}},
+		OutsideHome: Levels{Alert: 40, Throttle: 80, StepUp: 120, Suspend: 200},
+		OffHours:    OffHoursRule{MinDays: 5, MinShare: 0.01, Levels: Levels{Alert: 40, Throttle: 80}},
+		Enumeration: Levels{Alert: 30, Throttle: 60, StepUp: 100, Suspend: 150},
+		Denied: []WindowRule{
+			{Window: 10 * m, Levels: Levels{Alert: 4, Throttle: 6, StepUp: 9, Suspend: 12}},
+			{Window: 24 * h, Levels: Levels{Alert: 5, Throttle: 8, StepUp: 10, Suspend: 12}},
+		},
+		// An honest agent exports a few records a day (3% of its reads); the nightly batch attests one
+		// in twenty employers under the purpose "attestation", and is never contained for it.
+		Exports: map[string]Levels{
+			"*":           {Alert: 30, Throttle: 60, StepUp: 100, Suspend: 150},
+			"attestation": {Alert: 50000},
+		},
+		Campaign: CampaignRule{Window: h, Principals: 3},
+	}
+}
+
+func (c Config) validate() error {
+	check := func(name string, l Levels) error {
+		prev := 0.0
+		for _, t := range [...]float64{l.Alert, l.Throttle, l.StepUp, l.Suspend} {
+			if t < 0 {
+				return fmt.Errorf("%s: negative threshold", name)
+			}
+			if t > 0 && t <= prev {
+				return fmt.Errorf("%s: thresholds must increase from alert to suspend", name)
+			}
+			if t > 0 {
+				prev = t
+			}
+		}
+		return nil
+	}
+	var errs []error
+	for _, r := range c.Volume {
+		errs = append(errs, check("volume", r.Levels))
+		if r.Window <= 0 {
+			errs = append(errs, errors.New("volume: window must be positive"))
+		}
+	}
+	for _, r := range c.Denied {
+		errs = append(errs, check("denied", r.Levels))
+		if r.Window <= 0 {
+			errs = append(errs, errors.New("denied: window must be positive"))
+		}
+	}
+	for purpose, l := range c.Exports {
+		errs = append(errs, check("exports "+purpose, l))
+	}
+	errs = append(errs, check("baseline", c.Baseline.Levels), check("outside_home", c.OutsideHome),
+		check("off_hours", c.OffHours.Levels), check("enumeration", c.Enumeration))
+	return errors.Join(errs...)
+}
