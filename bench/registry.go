@@ -248,7 +248,7 @@ func openStore(ctx context.Context, cfg RegistryConfig, name, dir string) (amane
 			return nil, nil, nil, err
 		}
 		size := func() (n int64, err error) {
-			for _, f := range []string{"amane.db", "amane.db-wal"} {
+			for _, f := range []string{"amane.db", "amane.db-wal", "amane.journal.db", "amane.journal.db-wal"} {
 				if fi, err := os.Stat(filepath.Join(dir, f)); err == nil {
 					n += fi.Size()
 				}

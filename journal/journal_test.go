@@ -41,7 +41,7 @@ func openSQLite(t testing.TB) *backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+sqlite.JournalPath(path)+"?_pragma=busy_timeout(10000)") // the journal's own file
 	if err != nil {
 		t.Fatal(err)
 	}

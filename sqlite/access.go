@@ -227,11 +227,7 @@ func (s *Store) AddToken(ctx context.Context, t *amane.Token) (int64, error) {
 
 // TokenByHash implements amane.AccessStore.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*amane.Token, error) {
-	var t *amane.Token
-	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
-		t, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
-		return err
-	})
+	t, err := scanToken(s.readRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, amane.Errorf(amane.ENOTFOUND, "Token not found.")
 	}

@@ -10,11 +10,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +24,7 @@ import (
 	"amane"
 	"amane/internal/migrate"
 
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
 )
 
 //go:embed migrations/*.sql
@@ -41,14 +43,15 @@ type Store struct {
 	r    *sql.DB // read-only pool
 	Now  amane.Clock
 
-	stmts sync.Map // the writer's prepared statements (cachedStmt)
+	stmts  sync.Map // the writer's prepared statements (cachedStmt)
+	rstmts sync.Map // the read pool's prepared statements (readStmt), by query text
 }
 
 var _ amane.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and migrates it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	pragmas := []string{"journal_mode(WAL)", "busy_timeout(30000)", "foreign_keys(1)", "synchronous(FULL)", "temp_store(MEMORY)", "cache_size(-262144)"}
+	pragmas := []string{"journal_mode(WAL)", "busy_timeout(30000)", "foreign_keys(1)", "synchronous(FULL)", "temp_store(MEMORY)", "cache_size(-262144)", "mmap_size(1073741824)"}
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
@@ -59,15 +62,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	// Create the file owner-only before SQLite does: its WAL and shared-memory files take the
 	// database's permissions.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
+	jpath := JournalPath(path)
+	for _, p := range []string{path, jpath} {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
 	}
-	f.Close()
-	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
-	if err != nil {
-		return nil, err
-	}
+	w := sql.OpenDB(&connector{dsn: "file:" + path + "?" + wq.Encode(), journal: jpath})
 	w.SetMaxOpenConns(1)
 	s := &Store{path: path, w: w, Now: time.Now}
 	if err := s.migrate(ctx); err != nil {
@@ -75,15 +78,52 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	q.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
+	r := sql.OpenDB(&connector{dsn: "file:" + path + "?" + q.Encode(), journal: jpath})
+	// As many idle as open: a closed reader takes its page cache and prepared statements with it,
+	// and opening one runs every pragma again.
 	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
 	s.r = r
 	return s, nil
 }
+
+// JournalPath is where the store at path keeps its access journal: a second database file
+// ("amane.journal.db" beside "amane.db"), attached to every connection as the schema "journal".
+// The journal's tables live there so that its commits — one or more every millisecond under read
+// load — do not reset the page caches of the connections reading the registry: SQLite discards a
+// connection's cache of a database file whenever another connection has written to that file.
+func JournalPath(path string) string {
+	return strings.TrimSuffix(path, ".db") + ".journal.db"
+}
+
+// connector opens connections to the store's database with the journal's file attached.
+type connector struct {
+	dsn, journal string
+	drv          sqlite.Driver
+}
+
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	ex := conn.(driver.ExecerContext)
+	// The DSN's pragmas apply to the main file only; the attached one gets its own.
+	stmts := []string{`ATTACH DATABASE ? AS journal`, `PRAGMA journal.journal_mode = WAL`, `PRAGMA journal.synchronous = FULL`}
+	for i, q := range stmts {
+		var args []driver.NamedValue
+		if i == 0 {
+			args = []driver.NamedValue{{Ordinal: 1, Value: c.journal}}
+		}
+		if _, err := ex.ExecContext(ctx, q, args); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("sqlite: attach the journal %s: %w", filepath.Base(c.journal), err)
+		}
+	}
+	return conn, nil
+}
+
+func (c *connector) Driver() driver.Driver { return &c.drv }
 
 // Close closes the database.
 func (s *Store) Close() error {
@@ -119,7 +159,61 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
-	return nil
+	return s.moveJournal(ctx)
+}
+
+// journalSchema creates the journal's tables in its own file (JournalPath), as migrations 005 and
+// 006 made them in the main one.
+const journalSchema = `
+CREATE TABLE IF NOT EXISTS journal.journal_entries (
+	idx    INTEGER PRIMARY KEY,
+	entry  BLOB NOT NULL,
+	record TEXT
+);
+CREATE INDEX IF NOT EXISTS journal.journal_entries_record ON journal_entries(record, idx);
+CREATE TABLE IF NOT EXISTS journal.journal_hashes (
+	idx  INTEGER PRIMARY KEY,
+	hash BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal.journal_checkpoints (
+	size   INTEGER PRIMARY KEY,
+	signed BLOB NOT NULL
+);`
+
+// moveJournal puts the journal's tables in the journal's file: the migrations create them in the
+// main file (where stores made before the move kept them); their rows are copied in one transaction
+// that writes the journal's file only, and the main file's tables dropped in a second one. A
+// transaction over two attached WAL files is atomic per file, not as a whole, so a crash between
+// the two leaves the rows in both places, and the next Open copies again (INSERT OR IGNORE) and drops.
+func (s *Store) moveJournal(ctx context.Context) error {
+	var n int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = 'journal_entries'`).Scan(&n); err != nil {
+		return err
+	}
+	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, journalSchema); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		for _, q := range []string{
+			`INSERT OR IGNORE INTO journal.journal_entries (idx, entry, record) SELECT idx, entry, record FROM main.journal_entries`,
+			`INSERT OR IGNORE INTO journal.journal_hashes (idx, hash) SELECT idx, hash FROM main.journal_hashes`,
+			`INSERT OR IGNORE INTO journal.journal_checkpoints (size, signed) SELECT size, signed FROM main.journal_checkpoints`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil || n == 0 {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DROP TABLE main.journal_entries; DROP TABLE main.journal_hashes; DROP TABLE main.journal_checkpoints`)
+		return err
+	})
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
@@ -132,6 +226,43 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// readStmt returns query prepared on the read pool, once per store: database/sql prepares it on each
+// reader connection at its first use there and keeps it, so a hot read is not parsed again.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.rstmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.rstmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// readRow runs a single-statement read (consistent on its own, no transaction) with a cached
+// statement.
+func (s *Store) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		// A QueryRow on the pool reports the same preparation error through Scan.
+		return s.r.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// readRows is readRow for several rows.
+func (s *Store) readRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
@@ -383,11 +514,7 @@ func (s *Store) UpdateEmployee(ctx context.Context, r *amane.EmployeeRecord) err
 
 // EmployeeByImmIndex implements amane.Store.
 func (s *Store) EmployeeByImmIndex(ctx context.Context, idx []byte) (*amane.EmployeeRecord, error) {
-	var r *amane.EmployeeRecord
-	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
-		r, err = scanEmployee(tx.QueryRowContext(ctx, `SELECT `+employeeCols+employeeFrom+` WHERE e.imm_bidx = ?`, idx))
-		return err
-	})
+	r, err := scanEmployee(s.readRow(ctx, `SELECT `+employeeCols+employeeFrom+` WHERE e.imm_bidx = ?`, idx))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, amane.Errorf(amane.ENOTFOUND, "Insured person not found.")
 	}
@@ -472,23 +599,20 @@ func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*aman
 
 // Employments implements amane.Store.
 func (s *Store) Employments(ctx context.Context, employeeID int64) (out []amane.Employment, err error) {
-	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT j.employer_id, r.affiliation, r.raison_sociale, r.agence, j.since, j.state
-			FROM employments j JOIN employers r ON r.id = j.employer_id WHERE j.employee_id = ? ORDER BY j.since, r.affiliation`, employeeID)
-		if err != nil {
-			return err
+	rows, err := s.readRows(ctx, `SELECT j.employer_id, r.affiliation, r.raison_sociale, r.agence, j.since, j.state
+		FROM employments j JOIN employers r ON r.id = j.employer_id WHERE j.employee_id = ? ORDER BY j.since, r.affiliation`, employeeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		j := amane.Employment{EmployeeID: employeeID}
+		if err := rows.Scan(&j.EmployerID, &j.Affiliation, &j.EmployerName, &j.Agency, &j.Since, &j.State); err != nil {
+			return nil, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			j := amane.Employment{EmployeeID: employeeID}
-			if err := rows.Scan(&j.EmployerID, &j.Affiliation, &j.EmployerName, &j.Agency, &j.Since, &j.State); err != nil {
-				return err
-			}
-			out = append(out, j)
-		}
-		return rows.Err()
-	})
-	return out, err
+		out = append(out, j)
+	}
+	return out, rows.Err()
 }
 
 // AddOperatorToken implements amane.Store.
@@ -502,8 +626,6 @@ func (s *Store) AddOperatorToken(ctx context.Context, hash []byte, label string)
 // OperatorToken implements amane.Store.
 func (s *Store) OperatorToken(ctx context.Context, hash []byte) (bool, error) {
 	var n int
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM operator_tokens WHERE hash = ?`, hash).Scan(&n)
-	})
+	err := s.readRow(ctx, `SELECT count(*) FROM operator_tokens WHERE hash = ?`, hash).Scan(&n)
 	return n > 0, err
 }

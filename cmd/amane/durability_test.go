@@ -24,6 +24,7 @@ import (
 
 	"amane/amanetest"
 	"amane/postgres/pgtest"
+	"amane/sqlite"
 
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
@@ -610,19 +611,26 @@ func (d *durability) checkStore(when string) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		rows, err := db.Query(`PRAGMA integrity_check`)
-		if err != nil {
-			t.Fatalf("%s: integrity_check: %v", when, err)
+		db.SetMaxOpenConns(1) // the attachment is the connection's
+		// Both files: the registry's and the access journal's (attached as "journal").
+		if _, err := db.Exec(`ATTACH DATABASE ? AS journal`, "file:"+sqlite.JournalPath(filepath.Join(d.dir, dbFile))+"?mode=ro"); err != nil {
+			t.Fatalf("%s: attach the journal: %v", when, err)
 		}
-		var res []string
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			res = append(res, s)
-		}
-		rows.Close()
-		if len(res) != 1 || res[0] != "ok" {
-			t.Errorf("%s: PRAGMA integrity_check: %q", when, res)
+		for _, schema := range []string{"main", "journal"} {
+			rows, err := db.Query(`PRAGMA ` + schema + `.integrity_check`)
+			if err != nil {
+				t.Fatalf("%s: integrity_check: %v", when, err)
+			}
+			var res []string
+			for rows.Next() {
+				var s string
+				rows.Scan(&s)
+				res = append(res, s)
+			}
+			rows.Close()
+			if len(res) != 1 || res[0] != "ok" {
+				t.Errorf("%s: PRAGMA %s.integrity_check: %q", when, schema, res)
+			}
 		}
 		if err := db.QueryRow(orphans).Scan(&n); err != nil {
 			t.Fatalf("%s: %v", when, err)

@@ -75,7 +75,7 @@ func TestJournalCLI(t *testing.T) {
 	}
 
 	// An entry edited in the store.
-	raw, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)")
+	raw, err := sql.Open("sqlite", "file:"+sqlite.JournalPath(db)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestJournalTamperOnTheCLI(t *testing.T) {
 				}
 			} else {
 				exec = func(q string, args ...any) {
-					db, err := sql.Open("sqlite", "file:"+filepath.Join(data, dbFile)+"?_pragma=busy_timeout(10000)")
+					db, err := sql.Open("sqlite", "file:"+sqlite.JournalPath(filepath.Join(data, dbFile))+"?_pragma=busy_timeout(10000)")
 					if err != nil {
 						t.Fatal(err)
 					}
