@@ -172,6 +172,7 @@ type DumpItem struct {
 	Declaration *DeclarationRecord `json:"declaration,omitempty"`
 	ImmRequest  *ImmRequestRecord  `json:"imm_request,omitempty"`
 	Attestation *AttestationRecord `json:"attestation,omitempty"`
+	Alert       *SecurityAlert     `json:"security_alert,omitempty"`
 }
 
 // JournalRow is one row of the access journal's tables, as a backup carries it: an entry (Index,
@@ -228,6 +229,8 @@ type Loader interface {
 	PutDeclaration(r *DeclarationRecord) error
 	PutImmRequest(r *ImmRequestRecord) error
 	PutAttestation(r *AttestationRecord) error
+	// PutAlert inserts a sentinel alert with its id, lifted or not.
+	PutAlert(a *SecurityAlert) error
 	Commit() error
 	Rollback() error
 }
@@ -279,6 +282,8 @@ func PutDumpItem(l Loader, it *DumpItem) error {
 		return l.PutDeclaration(it.Declaration)
 	case it.Attestation != nil:
 		return l.PutAttestation(it.Attestation)
+	case it.Alert != nil:
+		return l.PutAlert(it.Alert)
 	}
 	return errors.New("a dump row of no kind")
 }

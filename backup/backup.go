@@ -20,6 +20,8 @@
 //	{"journal":{"kind":"entry","index":0,"entry":"…","record":"employee/7"}}
 //	{"journal":{"kind":"hash","index":0,"hash":"…"}}
 //	{"journal":{"kind":"checkpoint","size":1,"signed":"…"}}
+//	{"data_key":{…}}, {"imm_request":{…}}, {"declaration":{…}}, {"attestation":{…}}
+//	{"security_alert":{"id":1,"time":"…","principal":"account/12","response":"suspend",…}}
 //	{"end":true,"rows":{"agency":3,"employee":…},"sha256":"…"}
 //
 // The first line is the header: the format, when the snapshot was taken (RFC 3339, UTC) and the kind
@@ -29,8 +31,8 @@
 // ids out of JSON). The last line is the trailer: the number of rows of each kind and the SHA-256
 // (hex) of every byte before the trailer, header included. A stream that stops before its trailer,
 // or whose counts or hash disagree, is refused before Restore commits anything. A trailer may leave
-// out kinds added later (account, passkey, token, journal: backups written before accounts arrived),
-// which then count zero; a kind the reader does not know is refused.
+// out kinds added later (account, passkey, token, journal: backups written before accounts arrived;
+// security_alert: before the sentinel's alerts were carried), which then count zero; a kind the reader does not know is refused.
 //
 // The access journal travels as its stored rows (entries with their record reference, the Merkle
 // tree's stored hashes, the signed checkpoints), not recomputed: the restored journal verifies
@@ -84,11 +86,12 @@ const (
 	KindImmRequest    = "imm_request"
 	KindDeclaration   = "declaration"
 	KindAttestation   = "attestation"
+	KindAlert         = "security_alert"
 )
 
 // Kinds lists the row kinds in dump order.
 var Kinds = []string{KindAgency, KindEmployer, KindEmployee, KindEmployment, KindOperatorToken, KindErasure, KindSetting,
-	KindAccount, KindPasskey, KindToken, KindJournal, KindDataKey, KindImmRequest, KindDeclaration, KindAttestation}
+	KindAccount, KindPasskey, KindToken, KindJournal, KindDataKey, KindImmRequest, KindDeclaration, KindAttestation, KindAlert}
 
 // progressEvery is how many rows pass between two calls of a progress function.
 const progressEvery = 256
@@ -146,6 +149,7 @@ type row struct {
 	ImmRequest    *amane.ImmRequestRecord  `json:"imm_request,omitempty"`
 	Declaration   *amane.DeclarationRecord `json:"declaration,omitempty"`
 	Attestation   *amane.AttestationRecord `json:"attestation,omitempty"`
+	Alert         *amane.SecurityAlert     `json:"security_alert,omitempty"`
 }
 
 type employment struct {
@@ -158,7 +162,7 @@ type employment struct {
 func toRow(it *amane.DumpItem) (*row, string, error) {
 	r := &row{Agency: it.Agency, Employer: it.Employer, Employee: it.Employee, OperatorToken: it.OperatorToken, Erasure: it.Erasure, Setting: it.Setting,
 		Account: it.Account, Passkey: it.Passkey, Token: it.Token, Journal: it.Journal,
-		DataKey: it.DataKey, ImmRequest: it.ImmRequest, Declaration: it.Declaration, Attestation: it.Attestation}
+		DataKey: it.DataKey, ImmRequest: it.ImmRequest, Declaration: it.Declaration, Attestation: it.Attestation, Alert: it.Alert}
 	if e := it.Employee; e != nil && (e.Imm == nil || e.Surname == nil || e.FirstName == nil) {
 		// An erased person's NOT NULL fields are empty; SQLite reads an empty BLOB as nil, which
 		// PostgreSQL would take for NULL.
@@ -200,6 +204,7 @@ func (r *row) kind() (string, error) {
 	set(r.ImmRequest != nil, KindImmRequest)
 	set(r.Declaration != nil, KindDeclaration)
 	set(r.Attestation != nil, KindAttestation)
+	set(r.Alert != nil, KindAlert)
 	if n != 1 {
 		return "", fmt.Errorf("a row must have exactly one kind, this one has %d", n)
 	}
@@ -209,7 +214,7 @@ func (r *row) kind() (string, error) {
 func (r *row) item() *amane.DumpItem {
 	it := &amane.DumpItem{Agency: r.Agency, Employer: r.Employer, Employee: r.Employee, OperatorToken: r.OperatorToken, Erasure: r.Erasure, Setting: r.Setting,
 		Account: r.Account, Passkey: r.Passkey, Token: r.Token, Journal: r.Journal,
-		DataKey: r.DataKey, ImmRequest: r.ImmRequest, Declaration: r.Declaration, Attestation: r.Attestation}
+		DataKey: r.DataKey, ImmRequest: r.ImmRequest, Declaration: r.Declaration, Attestation: r.Attestation, Alert: r.Alert}
 	if j := r.Employment; j != nil {
 		it.Employment = &amane.Employment{EmployeeID: j.EmployeeID, EmployerID: j.EmployerID, Since: j.Since, State: j.State}
 	}

@@ -59,13 +59,44 @@ func (s *Store) alerts(ctx context.Context, q string, args ...any) ([]amane.Secu
 	defer rows.Close()
 	var out []amane.SecurityAlert
 	for rows.Next() {
-		var a amane.SecurityAlert
-		var ev string
-		if err := rows.Scan(&a.ID, &a.Time, &a.Principal, &a.Response, &a.Signal, &ev, &a.Journal, &a.Lifted, &a.LiftedBy); err != nil {
+		a, err := scanAlert(rows)
+		if err != nil {
 			return nil, err
 		}
-		a.Evidence = []byte(ev)
-		out = append(out, a)
+		out = append(out, *a)
 	}
 	return out, rows.Err()
+}
+
+func scanAlert(r interface{ Scan(...any) error }) (*amane.SecurityAlert, error) {
+	var a amane.SecurityAlert
+	var ev string
+	if err := r.Scan(&a.ID, &a.Time, &a.Principal, &a.Response, &a.Signal, &ev, &a.Journal, &a.Lifted, &a.LiftedBy); err != nil {
+		return nil, err
+	}
+	a.Evidence = []byte(ev)
+	return &a, nil
+}
+
+// dumpAlerts is the Dump's last step: the sentinel's alerts in id order, lifted or not.
+func dumpAlerts(each func(query string, scan func(*sql.Rows) (*amane.DumpItem, error)) error) func() error {
+	return func() error {
+		return each(`SELECT `+alertCols+` FROM security_alerts ORDER BY id`, func(r *sql.Rows) (*amane.DumpItem, error) {
+			a, err := scanAlert(r)
+			return &amane.DumpItem{Alert: a}, err
+		})
+	}
+}
+
+// PutAlert implements amane.Loader: a restored alert keeps its id.
+func (l *loader) PutAlert(a *amane.SecurityAlert) error {
+	if err := amane.CheckAlert(a); err != nil {
+		return err
+	}
+	if a.ID <= 0 {
+		return amane.Errorf(amane.EINVALID, "A restored alert needs its id.")
+	}
+	_, err := l.tx.ExecContext(l.ctx, `INSERT INTO security_alerts (id, time, principal, response, signal, evidence, journal, lifted, lifted_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))`, a.ID, a.Time, a.Principal, a.Response, a.Signal, string(a.Evidence), a.Journal, a.Lifted, a.LiftedBy)
+	return err
 }

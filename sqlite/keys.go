@@ -239,7 +239,7 @@ func (s *Store) Dump(ctx context.Context, fn func(*amane.DumpItem) error) error 
 			},
 		}
 		steps = append(steps, dumpDeclarations(each)...)
-		steps = append(steps, dumpAttestations(each))
+		steps = append(steps, dumpAttestations(each), dumpAlerts(each))
 		for _, step := range steps {
 			if err := step(); err != nil {
 				return err

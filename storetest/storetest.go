@@ -6,6 +6,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"testing"
@@ -760,6 +761,20 @@ func testDumpRestore(t *testing.T, s, empty amane.Store) {
 	js := journalStore(t, s)
 	appendJournal(t, js, [][]byte{[]byte(`{"i":0}`), []byte(`{"i":1}`), []byte(`{"i":2}`)}, []string{"employee/1", "", "employee/1"})
 	code(t, js.AddCheckpoint(ctx, 3, []byte("signed checkpoint 3\n")), "")
+	// The sentinel's alerts: one lifted, one still in force (a restore must not drop a suspension).
+	for _, al := range []*amane.SecurityAlert{
+		{Time: "2026-11-23T10:00:00Z", Principal: "account/2", Response: "alert", Signal: "canary", Evidence: json.RawMessage(`{"record":"employee/2"}`), Journal: 1},
+		{Time: "2026-11-23T10:00:01Z", Principal: "account/2", Response: "suspend", Signal: "canary", Evidence: json.RawMessage(`{"record":"employee/2"}`), Journal: 2},
+		{Time: "2026-11-23T10:05:00Z", Principal: "token/1", Response: "throttle", Signal: "volume", Evidence: json.RawMessage(`{"distinct":400}`), Journal: 2},
+	} {
+		_, err := s.AddAlert(ctx, al)
+		code(t, err, "")
+	}
+	n, err := s.LiftAlerts(ctx, "token/1", "account/9", "2026-11-23T11:00:00Z")
+	code(t, err, "")
+	if n != 1 {
+		t.Fatalf("lifted %d alerts, want 1", n)
+	}
 
 	dump := func(st amane.Store) []*amane.DumpItem {
 		var out []*amane.DumpItem
@@ -790,10 +805,10 @@ func testDumpRestore(t *testing.T, s, empty amane.Store) {
 		}
 		kinds[kind]++
 	}
-	if len(kinds) != 13 {
-		t.Fatalf("dump covered %d kinds of row, want 13: %v", len(kinds), kinds)
+	if len(kinds) != 14 {
+		t.Fatalf("dump covered %d kinds of row, want 14: %v", len(kinds), kinds)
 	}
-	if kinds["amane.JournalRow/entry"] != 3 || kinds["amane.JournalRow/checkpoint"] != 1 || kinds["amane.Account"] != 2 {
+	if kinds["amane.JournalRow/entry"] != 3 || kinds["amane.JournalRow/checkpoint"] != 1 || kinds["amane.Account"] != 2 || kinds["amane.SecurityAlert"] != 3 {
 		t.Fatalf("dump rows by kind: %v", kinds)
 	}
 	if got, err := empty.AccountByLogin(ctx, "assure-0001"); err != nil || got.ID != acct || got.EmployeeID != a || string(got.TOTP) != "ct:totp" {
@@ -804,6 +819,13 @@ func testDumpRestore(t *testing.T, s, empty amane.Store) {
 	}
 	if ix, _, err := journalStore(t, empty).JournalByRecord(ctx, "employee/1", -1, 10); err != nil || !reflect.DeepEqual(ix, []int64{0, 2}) {
 		t.Fatalf("restored journal by record: %v (%v)", ix, err)
+	}
+	if open, err := empty.OpenAlerts(ctx, ""); err != nil || len(open) != 2 || open[1].Response != "suspend" || open[1].Principal != "account/2" {
+		t.Fatalf("restored alerts in force: %+v (%v)", open, err)
+	}
+	if id, err := empty.AddAlert(ctx, &amane.SecurityAlert{Time: "2026-11-24T09:00:00Z", Principal: "account/3", Response: "alert",
+		Signal: "volume", Evidence: json.RawMessage(`{}`), Journal: 3}); err != nil || id != 4 {
+		t.Fatalf("alert after restore: id %d (%v)", id, err)
 	}
 	// The restored store goes on: new ids follow the restored ones, the journal grows from its end.
 	if id, err := empty.CreateAccount(ctx, Account("agent-0413", amane.RoleAgent)); err != nil || id != 3 {
@@ -847,6 +869,10 @@ func deref(it *amane.DumpItem) any {
 		return *it.ImmRequest
 	case it.Declaration != nil:
 		return *it.Declaration
+	case it.Attestation != nil:
+		return *it.Attestation
+	case it.Alert != nil:
+		return *it.Alert
 	}
 	return *it.Erasure
 }
