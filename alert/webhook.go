@@ -19,14 +19,16 @@ import (
 	"amane/sentinel"
 )
 
-// Webhook is a [Sink] that POSTs each response as JSON to an HTTPS endpoint. A receiver authenticates a
-// request by recomputing
+// Webhook is a [Sink] that POSTs each response as JSON to an HTTPS endpoint. X-Amane-Timestamp is the
+// Unix time of the attempt, in seconds, and
 //
-//	X-Amane-Signature: sha256=hex(HMAC-SHA256(secret, body))
+//	X-Amane-Signature: sha256=hex(HMAC-SHA256(secret, timestamp ‖ "." ‖ body))
 //
-// over the raw body and comparing in constant time; X-Amane-Timestamp is the Unix time of the attempt,
-// in seconds. HMAC-SHA256 with a shared secret is what webhook receivers commonly verify (GitHub's
-// X-Hub-Signature-256 has the same shape), so no key infrastructure is needed on the security team's side.
+// binds it to the raw body. A receiver recomputes the HMAC, compares it in constant time and refuses a
+// timestamp more than a few minutes from its clock ([Verify] does all three): a captured request
+// cannot be sent again later, nor its body under another timestamp. HMAC-SHA256 with a shared secret
+// over a timestamp and the body is what webhook receivers commonly verify (Stripe's and Slack's
+// signatures have this shape), so no key infrastructure is needed on the security team's side.
 //
 // A network error or a 5xx answer is retried, 3 tries in all with a doubling pause; a 4xx (or any other
 // non-2xx) answer is final: the request itself is wrong and sending it again would not help. Redirects are
@@ -96,11 +98,31 @@ func loopback(host string) bool {
 // Kind names the sink in the dispatcher's log.
 func (w *Webhook) Kind() string { return "webhook" }
 
-// Sign returns the X-Amane-Signature value of body: "sha256=" and the hex HMAC-SHA256 of body under secret.
-func Sign(secret, body []byte) string {
+// Sign returns the X-Amane-Signature value of a request: "sha256=" and the hex HMAC-SHA256 under
+// secret of its X-Amane-Timestamp value, a dot, and its body.
+func Sign(secret []byte, timestamp string, body []byte) string {
 	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'.'})
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify is the receiver's check of a request's X-Amane-Timestamp and X-Amane-Signature values over
+// its raw body: the signature under secret, compared in constant time, and the timestamp within
+// tolerance of now (a replayed request is refused once it is older than that).
+func Verify(secret []byte, timestamp, signature string, body []byte, now time.Time, tolerance time.Duration) error {
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return errors.New("webhook: X-Amane-Timestamp is not a Unix time")
+	}
+	if !hmac.Equal([]byte(signature), []byte(Sign(secret, timestamp, body))) {
+		return errors.New("webhook: X-Amane-Signature does not match the timestamp and body")
+	}
+	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("webhook: X-Amane-Timestamp is %s away from now (tolerance %s)", d.Round(time.Second), tolerance)
+	}
+	return nil
 }
 
 // Send POSTs r, retrying as the type's comment says. Errors name the host and the status or network
@@ -110,10 +132,9 @@ func (w *Webhook) Send(ctx context.Context, r sentinel.Response) error {
 	if err != nil {
 		return fmt.Errorf("webhook: encode the response: %w", err)
 	}
-	sig := Sign(w.secret, body)
 	pause := w.backoff
 	for try := 1; ; try++ {
-		retry, err := w.post(ctx, body, sig)
+		retry, err := w.post(ctx, body)
 		if err == nil || !retry {
 			return err
 		}
@@ -132,14 +153,15 @@ func (w *Webhook) Send(ctx context.Context, r sentinel.Response) error {
 }
 
 // post makes one attempt and reports whether a failure is worth another.
-func (w *Webhook) post(ctx context.Context, body []byte, sig string) (retry bool, err error) {
+func (w *Webhook) post(ctx context.Context, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
 		return false, fmt.Errorf("webhook: request to %s: %w", w.host, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Amane-Signature", sig)
-	req.Header.Set("X-Amane-Timestamp", strconv.FormatInt(w.now().Unix(), 10))
+	ts := strconv.FormatInt(w.now().Unix(), 10) // each attempt signs its own time
+	req.Header.Set("X-Amane-Timestamp", ts)
+	req.Header.Set("X-Amane-Signature", Sign(w.secret, ts, body))
 	resp, err := w.client.Do(req)
 	if err != nil {
 		// *url.Error repeats the whole URL; keep only the cause.

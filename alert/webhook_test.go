@@ -43,14 +43,16 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		rc.t.Error(err)
 	}
+	// Recomputed here from the documented construction, independently of alert.Sign.
+	ts := r.Header.Get("X-Amane-Timestamp")
 	m := hmac.New(sha256.New, testSecret)
-	m.Write(body)
+	m.Write([]byte(ts + "." + string(body)))
 	want := "sha256=" + hex.EncodeToString(m.Sum(nil))
 	if !hmac.Equal([]byte(r.Header.Get("X-Amane-Signature")), []byte(want)) {
 		rc.t.Errorf("X-Amane-Signature %q, want %q", r.Header.Get("X-Amane-Signature"), want)
 	}
-	if ts, err := strconv.ParseInt(r.Header.Get("X-Amane-Timestamp"), 10, 64); err != nil || time.Since(time.Unix(ts, 0)).Abs() > time.Minute {
-		rc.t.Errorf("X-Amane-Timestamp %q is not the current Unix time", r.Header.Get("X-Amane-Timestamp"))
+	if err := alert.Verify(testSecret, ts, r.Header.Get("X-Amane-Signature"), body, time.Now(), time.Minute); err != nil {
+		rc.t.Errorf("the receiver's check refuses a genuine request: %v", err)
 	}
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
 		rc.t.Errorf("%s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
@@ -188,9 +190,51 @@ func TestNewWebhook(t *testing.T) {
 }
 
 func TestSign(t *testing.T) {
-	// RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?").
-	got := alert.Sign([]byte("Jefe"), []byte("what do ya want for nothing?"))
-	if want := "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"; got != want {
+	// RFC 4231 test case 2, HMAC-SHA256("Jefe", "what do ya want for nothing?"), split at its first space
+	// into a "timestamp" and a body joined by the dot: Sign is HMAC over timestamp ‖ "." ‖ body.
+	got := alert.Sign([]byte("Jefe"), "what", []byte("do ya want for nothing?"))
+	if want := "sha256=" + rfc4231Case2(t, "what.do ya want for nothing?"); got != want {
 		t.Errorf("Sign = %s, want %s", got, want)
+	}
+	if base := rfc4231Case2(t, "what do ya want for nothing?"); base != "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" {
+		t.Fatalf("HMAC-SHA256 itself disagrees with RFC 4231: %s", base)
+	}
+}
+
+func rfc4231Case2(t *testing.T, msg string) string {
+	t.Helper()
+	m := hmac.New(sha256.New, []byte("Jefe"))
+	m.Write([]byte(msg))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// TestVerify: the receiver's check accepts a genuine request and refuses a replay once it is older
+// than the tolerance, a body or timestamp changed after signing, another secret, and garbage.
+func TestVerify(t *testing.T) {
+	secret := []byte("a shared secret of the security team")
+	now := time.Unix(1_795_000_000, 0)
+	ts := strconv.FormatInt(now.Unix(), 10)
+	body := []byte(`{"principal":"account/12","response":"suspend","signal":"canary"}`)
+	sig := alert.Sign(secret, ts, body)
+	if err := alert.Verify(secret, ts, sig, body, now.Add(30*time.Second), 5*time.Minute); err != nil {
+		t.Fatalf("genuine request refused: %v", err)
+	}
+	later := strconv.FormatInt(now.Add(time.Hour).Unix(), 10)
+	for name, tc := range map[string]struct {
+		ts, sig string
+		body    []byte
+		secret  []byte
+		at      time.Time
+	}{
+		"replayed an hour later": {ts, sig, body, secret, now.Add(time.Hour)},
+		"body changed":           {ts, sig, []byte(`{"principal":"account/13","response":"suspend","signal":"canary"}`), secret, now},
+		"timestamp moved on":     {later, sig, body, secret, now.Add(time.Hour)},
+		"other secret":           {ts, sig, body, []byte("another secret"), now},
+		"timestamp not a number": {"yesterday", sig, body, secret, now},
+		"signature garbage":      {ts, "sha256=00", body, secret, now},
+	} {
+		if err := alert.Verify(tc.secret, tc.ts, tc.sig, tc.body, tc.at, 5*time.Minute); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }
