@@ -127,7 +127,7 @@ func cmdBenchDeclarations(ctx context.Context, args []string, stdout, stderr io.
 	fs.StringVar(&cfg.Period, "period", "", "the last month declared, AAAAMM (default the month before this one)")
 	fs.IntVar(&cfg.Months, "months", 2, "months ingested one after the other (the first creates the history keys)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "decode-and-seal workers (default 2)")
-	fs.IntVar(&cfg.Batch, "batch", 0, "declarations per store transaction (default 256)")
+	fs.IntVar(&cfg.Batch, "batch", 0, "declarations per store transaction (default 1024)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "synthetic data seed")
 	fs.StringVar(&cfg.DB, "db", "", "benchmark PostgreSQL: postgres://… (schemas created and dropped there); default SQLite")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the encrypted ingest to this file")
