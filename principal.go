@@ -2,9 +2,9 @@ package amane
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 )
 
 // Roles. Staff roles (agent, supervisor, DPO, security officer, auditor, operator) sign in with a passkey and
@@ -80,35 +80,66 @@ type Purpose struct {
 	Reference string `json:"reference"`
 }
 
-// PurposeChoice is one entry of the configured list of purposes.
+// PurposeChoice is one entry of the configured list of purposes. Reference is the pattern (a Go
+// regular expression, matched whole) that every reference stated with this purpose must match, and
+// Format the same pattern as people read it ("DOS-AAAA/NNNN"): forms show it, and the journal
+// records it as the rule a refused reference broke, never the refused text. A pattern made of fixed
+// prefixes and a few digits leaves no room for a name, a CIN, a RIB or an e-mail address.
 type PurposeChoice struct {
-	Code  string `json:"code"`
-	Label string `json:"label"` // French, shown in pages
+	Code      string `json:"code"`
+	Label     string `json:"label"` // French, shown in pages
+	Reference string `json:"reference"`
+	Format    string `json:"format"`
 }
 
-// DefaultPurposes is the list used unless DIR/purposes.json names another.
+// DefaultPurposes is the list used unless DIR/purposes.json names another. Each reference is a file
+// number of its service: a prefix, the year and a 4-digit sequence (8 digits in all, one fewer than an
+// immatriculation).
 var DefaultPurposes = []PurposeChoice{
-	{"dossier", "Instruction d'un dossier d'immatriculation ou d'affiliation"},
-	{"prestation", "Liquidation d'une prestation"},
-	{"controle", "Contrôle d'un employeur"},
-	{"reclamation", "Traitement d'une réclamation"},
-	{"contentieux", "Recouvrement et contentieux"},
-	{"droits-0908", "Demande d'accès, de rectification ou d'effacement (loi 09-08)"},
+	{"dossier", "Instruction d'un dossier d'immatriculation ou d'affiliation", `DOS-\d{4}/\d{4}`, "DOS-AAAA/NNNN"},
+	{"prestation", "Liquidation d'une prestation", `PRE-\d{4}/\d{4}`, "PRE-AAAA/NNNN"},
+	{"controle", "Contrôle d'un employeur", `CTL-\d{4}/\d{4}`, "CTL-AAAA/NNNN"},
+	{"reclamation", "Traitement d'une réclamation", `REC-\d{4}/\d{4}`, "REC-AAAA/NNNN"},
+	{"contentieux", "Recouvrement et contentieux", `CTX-\d{4}/\d{4}`, "CTX-AAAA/NNNN"},
+	{"droits-0908", "Demande d'accès, de rectification ou d'effacement (loi 09-08)", `DRT-\d{4}/\d{4}`, "DRT-AAAA/NNNN"},
 }
 
-var referenceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{1,47}$`)
+// Bounds of what a principal may state as a purpose: longer is refused before any pattern runs, so
+// that a 900 KB header costs nothing and reaches no journal.
+const (
+	MaxPurposeCode = 32
+	MaxReference   = 48
+)
 
-// CheckReference validates a purpose reference: 2 to 48 letters, digits and . _ / -. looksPersonal
-// (the caller's identifier parsers) rejects a reference that is itself a CIN or an immatriculation.
-func CheckReference(ref string, looksPersonal func(string) bool) error {
-	ref = strings.TrimSpace(ref)
-	if !referenceRE.MatchString(ref) {
-		return Invalid("Give a reference for this purpose, such as a case number (2 to 48 letters, digits, . _ / -).",
-			FieldError{Field: "reference", Rule: "2 to 48 letters, digits, . _ / -"})
+var purposeCodeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// CompileReference compiles a purpose's reference pattern, anchored at both ends.
+func (c PurposeChoice) CompileReference() (*regexp.Regexp, error) {
+	return regexp.Compile(`^(?:` + c.Reference + `)$`)
+}
+
+// CheckPurposes validates a configured list of purposes: every code lower-case letters, digits and
+// dashes (at most MaxPurposeCode), once; a label; a reference pattern that compiles and a format.
+func CheckPurposes(list []PurposeChoice) error {
+	if len(list) == 0 {
+		return fmt.Errorf("no purpose configured")
 	}
-	if looksPersonal != nil && looksPersonal(ref) {
-		return Invalid("A reference must be a case number, not a person's identifier.",
-			FieldError{Field: "reference", Rule: "must not be a CIN, immatriculation or phone number"})
+	seen := map[string]bool{}
+	for _, c := range list {
+		switch {
+		case !purposeCodeRE.MatchString(c.Code):
+			return fmt.Errorf("purpose %q: a code is 1 to %d lower-case letters, digits and dashes", c.Code, MaxPurposeCode)
+		case seen[c.Code]:
+			return fmt.Errorf("purpose %q comes twice", c.Code)
+		case c.Label == "":
+			return fmt.Errorf("purpose %q needs a label", c.Code)
+		case c.Reference == "" || c.Format == "":
+			return fmt.Errorf("purpose %q needs a reference pattern and its format (such as \"DOS-\\\\d{4}/\\\\d{4}\" and \"DOS-AAAA/NNNN\")", c.Code)
+		}
+		if _, err := c.CompileReference(); err != nil {
+			return fmt.Errorf("purpose %q: reference pattern: %v", c.Code, err)
+		}
+		seen[c.Code] = true
 	}
 	return nil
 }

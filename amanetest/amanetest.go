@@ -101,7 +101,7 @@ func Each(t *testing.T, fn func(t *testing.T, r *Registry)) {
 }
 
 // Purpose is the purpose Context states.
-var Purpose = amane.Purpose{Code: "dossier", Reference: "TEST-2026-001"}
+var Purpose = amane.Purpose{Code: "dossier", Reference: "DOS-2026/0001"}
 
 // Context returns a context carrying a principal of the given role with national reach, stating
 // Purpose.

@@ -428,7 +428,7 @@ func (d *driver) get(ctx context.Context, client *http.Client, base, imm string,
 	}
 	req.Header.Set("Authorization", "Bearer "+d.token)
 	req.Header.Set("X-Amane-Purpose", "dossier")
-	req.Header.Set("X-Amane-Reference", "BENCH-1")
+	req.Header.Set("X-Amane-Reference", "DOS-2026/0001")
 	resp, err := client.Do(req)
 	if err != nil {
 		return err

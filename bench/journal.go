@@ -377,7 +377,7 @@ progress:
 func benchEntry(i int64) journal.Entry {
 	return journal.Entry{Principal: "operator:5be1c0a2f4d3", Role: "operator", Action: "read",
 		Record: fmt.Sprintf("employee/%d", 1+i%2_000_000), Fields: []string{"imm", "nom", "prenom"},
-		Purpose: "dossier", Reference: "BENCH-1", Outcome: journal.Allowed, Reason: "national",
+		Purpose: "dossier", Reference: "DOS-2026/0001", Outcome: journal.Allowed, Reason: "national",
 		RequestID: fmt.Sprintf("%032x", uint64(i)*0x9e3779b97f4a7c15)}
 }
 

@@ -351,7 +351,7 @@ func gateLatency(ctx context.Context, cfg SentinelConfig, logf func(format strin
 			recs[k] = pool[x]
 		}
 		actx := amane.NewContextWithPrincipal(ctx, &amane.Principal{ID: fmt.Sprintf("account/%d", 900000+i), Role: amane.RoleAgent, Agency: agency})
-		actx = amane.NewContextWithPurpose(actx, amane.Purpose{Code: "dossier", Reference: fmt.Sprintf("BENCH-%d", i)})
+		actx = amane.NewContextWithPurpose(actx, amane.Purpose{Code: "dossier", Reference: fmt.Sprintf("DOS-2026/%04d", i%10000)})
 		agents[i] = benchAgent{ctx: actx, records: recs}
 	}
 	logf("loaded %d employers, %d agencies; %d agents reading %d records each", cfg.Employers, len(agencies), len(agents), cfg.RecordsPerAgent)

@@ -144,7 +144,7 @@ func (g *Gate) ResolveInsured(ctx context.Context, imm string) (int64, error) {
 	if err != nil {
 		return 0, amane.Invalid(err.Error(), amane.FieldError{Field: "immatriculation", Rule: err.Error()})
 	}
-	r, err := g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, n))
+	r, err := g.employeeByImm(ctx, nil, n)
 	if err != nil {
 		return 0, err
 	}

@@ -70,7 +70,7 @@ func twoEmployers(t *testing.T, f *fixture) (rabat, casa int64) {
 }
 
 // TestScopeDenialsAreJournaled: an employer user reading another employer's employee, and an agent
-// reading outside its agency, are refused (EFORBIDDEN) and the refusal is in the journal with the
+// reading outside its agency, are refused (ENOTFOUND, the answer of an unknown number) and the refusal is in the journal with the
 // record's internal reference; inside their scope the same principals read, journaled as allowed.
 func TestScopeDenialsAreJournaled(t *testing.T) {
 	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
@@ -85,7 +85,7 @@ func TestScopeDenialsAreJournaled(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				ctx := amanetest.As(tc.p)
-				if _, err := f.gate.Employee(ctx, "423456789"); amane.ErrorCode(err) != amane.EFORBIDDEN {
+				if _, err := f.gate.Employee(ctx, "423456789"); amane.ErrorCode(err) != amane.ENOTFOUND {
 					t.Fatalf("read outside scope: %v", err)
 				}
 				e := last(t, r, tc.p.ID)
@@ -93,7 +93,7 @@ func TestScopeDenialsAreJournaled(t *testing.T) {
 					e.Purpose != amanetest.Purpose.Code || e.Reference != amanetest.Purpose.Reference || e.Reason == "" {
 					t.Fatalf("denial journaled as %+v", e)
 				}
-				if _, err := f.gate.Employer(ctx, "7654321"); amane.ErrorCode(err) != amane.EFORBIDDEN {
+				if _, err := f.gate.Employer(ctx, "7654321"); amane.ErrorCode(err) != amane.ENOTFOUND {
 					t.Fatalf("employer outside scope: %v", err)
 				}
 				got, err := f.gate.Employee(ctx, "123456789")
@@ -209,7 +209,7 @@ func TestWhoAccessedMyData(t *testing.T) {
 		if _, err := f.gate.Employee(me, "123456789"); err != nil {
 			t.Fatalf("own record: %v", err)
 		}
-		if _, err := f.gate.Employee(me, "223456789"); amane.ErrorCode(err) != amane.EFORBIDDEN {
+		if _, err := f.gate.Employee(me, "223456789"); amane.ErrorCode(err) != amane.ENOTFOUND {
 			t.Fatalf("another's record: %v", err)
 		}
 		log, err := f.gate.AccessLog(me, 0)

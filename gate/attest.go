@@ -179,11 +179,13 @@ func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r Attestation
 	default:
 		imm, perr := ids.ParseImmatriculation(r.Imm)
 		if perr != nil {
-			return nil, nil, amane.Invalid(perr.Error(), amane.FieldError{Field: "immatriculation", Rule: perr.Error()})
+			return nil, nil, d.invalidInput(ctx, "immatriculation", amane.Invalid(perr.Error(), amane.FieldError{Field: "immatriculation", Rule: perr.Error()}))
 		}
-		rec, err = g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, imm))
+		rec, err = g.employeeByImm(ctx, d, imm)
 	}
-	if err != nil {
+	if amane.ErrorCode(err) == amane.ENOTFOUND {
+		return nil, nil, d.refuseUnknown(ctx, "immatriculation")
+	} else if err != nil {
 		return nil, nil, err
 	}
 	jobs, err := g.store.Employments(ctx, rec.ID)
@@ -195,7 +197,7 @@ func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r Attestation
 	}
 	rule, ok := d.employeeScope(rec.ID, jobs)
 	if !ok {
-		return nil, nil, d.deny(ctx, employeeRef(rec.ID), rule, outOfScope())
+		return nil, nil, d.refuseOutOfScope(ctx, employeeRef(rec.ID), rule)
 	}
 	if rec.Key.Blob == nil {
 		return nil, nil, amane.Errorf(amane.ENOTFOUND, "This person's data was erased.")

@@ -63,9 +63,9 @@ func testAttestations(t *testing.T, r *amanetest.Registry) {
 		}
 	}
 	// Scope: another employer's user, an insured person asking for an employer's list, an agent of
-	// another agency: refused and journaled.
+	// another agency: refused and journaled (out of scope answers as an unknown affiliation would).
 	other := amanetest.As(&amane.Principal{ID: "account/91", Role: amane.RoleEmployer, Affiliation: "7654321"})
-	if _, err := issue(other, gate.AttestationRequest{Kind: attest.KindEmployees, Affiliation: "1234567"}); amane.ErrorCode(err) != amane.EFORBIDDEN {
+	if _, err := issue(other, gate.AttestationRequest{Kind: attest.KindEmployees, Affiliation: "1234567"}); amane.ErrorCode(err) != amane.ENOTFOUND {
 		t.Errorf("another employer's nominative attestation: %v", err)
 	}
 	if e := last(t, r, "account/91"); e.Outcome != "denied" {
@@ -75,8 +75,8 @@ func testAttestations(t *testing.T, r *amanetest.Registry) {
 		t.Errorf("an insured person asking for the nominative list: %v", err)
 	}
 	agent := amane.NewContextWithPurpose(amanetest.As(&amane.Principal{ID: "account/93", Role: amane.RoleAgent, Agency: "RABAT-AGDAL"}),
-		amane.Purpose{Code: "dossier", Reference: "DOS-1"})
-	if _, err := issue(agent, gate.AttestationRequest{Kind: attest.KindThirdParty, Affiliation: "1234567"}); amane.ErrorCode(err) != amane.EFORBIDDEN {
+		amane.Purpose{Code: "dossier", Reference: "DOS-2026/0001"})
+	if _, err := issue(agent, gate.AttestationRequest{Kind: attest.KindThirdParty, Affiliation: "1234567"}); amane.ErrorCode(err) != amane.ENOTFOUND {
 		t.Errorf("an agent of another agency: %v", err)
 	}
 

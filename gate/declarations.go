@@ -135,13 +135,13 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 			continue
 		}
 		emp := emps[s.d.Affiliation]
-		if emp == nil {
-			s.err = amane.Errorf(amane.ENOTFOUND, "Employer not found.")
+		if emp == nil { // answered as out of scope: no submission tells whether an affiliation exists
+			s.err = dec.refuseUnknown(ctx, "affiliation")
 			continue
 		}
 		rule, ok := dec.employerScope(emp)
 		if !ok {
-			s.err = dec.deny(ctx, employerRef(emp.ID), rule, outOfScope())
+			s.err = dec.refuseOutOfScope(ctx, employerRef(emp.ID), rule)
 			continue
 		}
 		s.emp, s.rule = emp, rule
@@ -693,14 +693,16 @@ func (g *Gate) openDeclaration(emp *amane.EmployerRecord, r *amane.DeclarationRe
 }
 
 // employerInScope finds an employer by affiliation and checks the principal may reach it; refusals
-// are journaled.
+// are journaled, and an unknown affiliation is answered as one out of scope.
 func (g *Gate) employerInScope(ctx context.Context, d *decision, affiliation string) (*amane.EmployerRecord, string, error) {
 	aff, err := ids.ParseAffiliation(affiliation)
 	if err != nil {
-		return nil, "", amane.Invalid(err.Error(), amane.FieldError{Field: "affiliation", Rule: err.Error()})
+		return nil, "", d.invalidInput(ctx, "affiliation", amane.Invalid(err.Error(), amane.FieldError{Field: "affiliation", Rule: err.Error()}))
 	}
 	r, err := g.store.EmployerByAffiliation(ctx, aff)
-	if err != nil {
+	if amane.ErrorCode(err) == amane.ENOTFOUND {
+		return nil, "", d.refuseUnknown(ctx, "affiliation")
+	} else if err != nil {
 		return nil, "", err
 	}
 	if err := d.refusePending(ctx, employerRef(r.ID)); err != nil {
@@ -708,7 +710,7 @@ func (g *Gate) employerInScope(ctx context.Context, d *decision, affiliation str
 	}
 	rule, ok := d.employerScope(r)
 	if !ok {
-		return nil, "", d.deny(ctx, employerRef(r.ID), rule, outOfScope())
+		return nil, "", d.refuseOutOfScope(ctx, employerRef(r.ID), rule)
 	}
 	return r, rule, nil
 }

@@ -152,20 +152,21 @@ func testDeclarationRoundTrip(t *testing.T, r *amanetest.Registry) {
 		t.Fatalf("history: %+v, %v", hist, err)
 	}
 
-	// An employer user reads its own declaration; another employer's user gets 403, journaled.
+	// An employer user reads its own declaration; another employer's user gets the answer of an
+	// unknown affiliation (404), journaled.
 	own := amanetest.As(&amane.Principal{ID: "account/90", Role: amane.RoleEmployer, Affiliation: "1234567"})
 	if _, err := f.gate.Declaration(own, "1234567", "202410"); err != nil {
 		t.Errorf("the employer's own declaration: %v", err)
 	}
 	other := amanetest.As(&amane.Principal{ID: "account/91", Role: amane.RoleEmployer, Affiliation: "7654321"})
-	if _, err := f.gate.Declaration(other, "1234567", "202410"); amane.ErrorCode(err) != amane.EFORBIDDEN {
-		t.Errorf("another employer's declaration: %v, want forbidden", err)
+	if _, err := f.gate.Declaration(other, "1234567", "202410"); amane.ErrorCode(err) != amane.ENOTFOUND {
+		t.Errorf("another employer's declaration: %v, want not found", err)
 	}
 	if e := last(t, r, "account/91"); e.Outcome != "denied" {
 		t.Errorf("the refusal is not journaled: %+v", e)
 	}
-	if _, err := f.gate.SubmitDeclaration(other, &amane.Declaration{Affiliation: "1234567", Period: "202409"}); amane.ErrorCode(err) != amane.EFORBIDDEN {
-		t.Errorf("declaring for another employer: %v, want forbidden", err)
+	if _, err := f.gate.SubmitDeclaration(other, &amane.Declaration{Affiliation: "1234567", Period: "202409"}); amane.ErrorCode(err) != amane.ENOTFOUND {
+		t.Errorf("declaring for another employer: %v, want not found", err)
 	}
 
 	// Erasure shreds a person's declared months, not the others'.

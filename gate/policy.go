@@ -2,8 +2,10 @@ package gate
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"amane"
@@ -123,16 +125,20 @@ func (d *decision) setHome(record, agency string) {
 }
 
 // roles that may take each action. Staff among them state a purpose (see decision.purpose).
+// The DPO, the security officer and the auditor hold no personal data: they take only the journal's
+// own views (actLog for the system and the insured person's own log, actProof, actAudit). Where a DPO
+// must see one person (a rights request), it will be under that request's case (issue 14); until then,
+// not at all.
 var rolesFor = map[string][]string{
-	actRead:    {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleInsured, amane.RoleDPO},
-	actSearch:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleDPO},
+	actRead:    {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleInsured},
+	actSearch:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer},
 	actCreate:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
 	actUpdate:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
 	actErase:   {amane.RoleSystem},
 	actAttest:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleInsured},
 	actRevoke:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleSystem},
 	actDeclare: {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer},
-	actLog:     {amane.RoleInsured, amane.RoleDPO, amane.RoleSystem},
+	actLog:     {amane.RoleInsured, amane.RoleSystem},
 	actProof:   {amane.RoleInsured, amane.RoleDPO, amane.RoleAuditor, amane.RoleSystem},
 	actAudit:   {amane.RoleAuditor, amane.RoleDPO, amane.RoleSecurity, amane.RoleSystem},
 }
@@ -169,6 +175,9 @@ func (g *Gate) begin(ctx context.Context, action string) (*decision, error) {
 	if g.journal == nil {
 		return nil, amane.Errorf(amane.EINTERNAL, "The access journal is not open: no personal data leaves the gate without it.")
 	}
+	// The purpose first: until it is checked, nothing the principal typed may reach the journal, so
+	// every refusal below journals only a configured code and a reference that matched its pattern.
+	reason, perr := d.checkPurpose()
 	if g.sentinel != nil {
 		switch g.sentinel.Admit(p.ID, g.Now()) {
 		case sentinel.Suspend:
@@ -182,15 +191,15 @@ func (g *Gate) begin(ctx context.Context, action string) (*decision, error) {
 	}
 	for _, f := range d.reveal {
 		if f != amane.RevealAll && !slices.Contains(maskable, f) {
-			return nil, amane.Invalid("Unknown field to reveal: "+f+".", amane.FieldError{Field: "reveal", Rule: "one of " + strings.Join(maskable, ", ")})
+			return nil, d.deny(ctx, "", "unknown field to reveal", amane.Invalid("Unknown field to reveal.", amane.FieldError{Field: "reveal", Rule: "one of " + strings.Join(maskable, ", ")}))
 		}
 	}
-	if reason, err := d.checkPurpose(); err != nil {
+	if perr != nil {
 		if action == actRead { // journaled against the record, once looked up (nothing is opened)
-			d.pending, d.pendingReason = err, reason
+			d.pending, d.pendingReason = perr, reason
 			return d, nil
 		}
-		return nil, d.deny(ctx, "", reason, err)
+		return nil, d.deny(ctx, "", reason, perr)
 	}
 	return d, nil
 }
@@ -199,24 +208,74 @@ func (g *Gate) begin(ctx context.Context, action string) (*decision, error) {
 // take them without a purpose.
 var noPersonalData = []string{actLog, actProof, actAudit}
 
-// checkPurpose applies the purpose rule and returns the refusal's reason and error, if any.
+// checkPurpose applies the purpose rule and returns the refusal's reason and error, if any. It leaves
+// in d.purpose only what passed: a configured code, then a reference that matched that purpose's
+// pattern. A refused code or reference is journaled as the rule it broke, never as the text typed.
 func (d *decision) checkPurpose() (string, error) {
 	p := d.p
 	needPurpose := (amane.StaffRole(p.Role) && !slices.Contains(noPersonalData, d.action)) ||
 		(len(d.reveal) > 0 && p.Role != amane.RoleInsured && p.Role != amane.RoleSystem)
-	switch {
-	case p.Role == amane.RoleSystem: // the CLI states its command; nothing to check it against
-	case d.purpose.Code == "" && !needPurpose:
-	case d.purpose.Code == "":
+	stated := d.purpose
+	if p.Role == amane.RoleSystem { // the CLI states its command; nothing to check it against
+		return "", nil
+	}
+	d.purpose = amane.Purpose{}
+	if stated.Code == "" {
+		if !needPurpose {
+			return "", nil
+		}
 		return "no purpose stated", amane.Invalid("State the purpose of this access and its reference (a case number).",
 			amane.FieldError{Field: "purpose", Rule: "required for staff and for any reveal"})
-	case !slices.ContainsFunc(d.g.purposes, func(c amane.PurposeChoice) bool { return c.Code == d.purpose.Code }):
+	}
+	choice, ok := d.g.purposeChoice(stated.Code)
+	if !ok {
 		return "unknown purpose", amane.Invalid("This purpose is not in the list.",
 			amane.FieldError{Field: "purpose", Rule: "one of the configured purposes"})
-	default:
-		if err := amane.CheckReference(d.purpose.Reference, looksPersonal); err != nil {
-			return "bad purpose reference", err
+	}
+	d.purpose.Code = choice.Code
+	if reason, err := checkReference(choice, stated.Reference); err != nil {
+		return reason, err
+	}
+	d.purpose.Reference = stated.Reference
+	return "", nil
+}
+
+// purposeChoice returns the configured purpose with this code; a code longer than any configured
+// one is not even compared.
+func (g *Gate) purposeChoice(code string) (amane.PurposeChoice, bool) {
+	if len(code) > amane.MaxPurposeCode {
+		return amane.PurposeChoice{}, false
+	}
+	i := slices.IndexFunc(g.purposes, func(c amane.PurposeChoice) bool { return c.Code == code })
+	if i < 0 {
+		return amane.PurposeChoice{}, false
+	}
+	return g.purposes[i], true
+}
+
+// referencePatterns caches the compiled reference pattern of each configured purpose, by pattern.
+var referencePatterns sync.Map // string → *regexp.Regexp, or nil if it does not compile
+
+// checkReference applies a purpose's reference pattern, then refuses what is still a person's
+// identifier (a loose pattern in DIR/purposes.json must not let a CIN through). The reason names the
+// rule only: it is journaled, and the reference was refused because it may be personal.
+func checkReference(c amane.PurposeChoice, ref string) (string, error) {
+	re, ok := referencePatterns.Load(c.Reference)
+	if !ok {
+		compiled, err := c.CompileReference()
+		if err != nil {
+			compiled = nil // fail closed: no reference matches a pattern that does not compile
 		}
+		re, _ = referencePatterns.LoadOrStore(c.Reference, compiled)
+	}
+	rx, _ := re.(*regexp.Regexp)
+	if len(ref) > amane.MaxReference || rx == nil || !rx.MatchString(ref) {
+		return "reference does not match " + c.Format, amane.Invalid("Give the reference of your case for this purpose, in the form "+c.Format+".",
+			amane.FieldError{Field: "reference", Rule: "must match " + c.Format})
+	}
+	if looksPersonal(ref) {
+		return "reference is a person's identifier", amane.Invalid("A reference must be a case number, not a person's identifier.",
+			amane.FieldError{Field: "reference", Rule: "must not be a CIN, immatriculation or phone number"})
 	}
 	return "", nil
 }
@@ -303,8 +362,14 @@ func (d *decision) appendGranted(ctx context.Context, es []journal.Entry) error 
 }
 
 // employeeScope decides whether the principal may reach an insured person with these employments, and
-// names the rule. Nothing is decrypted to decide.
+// names the rule. Nothing is decrypted to decide. Only validated employments count: a pending one is
+// a claim an employer sent (a B04 line naming anyone's immatriculation), and a rejected one was
+// refused, so neither widens anybody's scope nor makes a read count as "inside home".
 func (d *decision) employeeScope(id int64, jobs []amane.Employment) (string, bool) {
+	jobs = validated(jobs)
+	if d.g.sentinel != nil && len(jobs) == 0 && id != 0 {
+		d.setHome(employeeRef(id), noHome)
+	}
 	if d.g.sentinel != nil && len(jobs) > 0 {
 		// The record's home as the principal's is counted: an agency, or an affiliation for an employer user.
 		homeOf := func(j amane.Employment) string { return j.Agency }
@@ -320,7 +385,7 @@ func (d *decision) employeeScope(id int64, jobs []amane.Employment) (string, boo
 		d.setHome(employeeRef(id), home)
 	}
 	switch d.p.Role {
-	case amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleDPO:
+	case amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem:
 		return "national", true
 	case amane.RoleAgent:
 		for _, j := range jobs {
@@ -355,7 +420,7 @@ func (d *decision) employerScope(r *amane.EmployerRecord) (string, bool) {
 		d.setHome(employerRef(r.ID), home)
 	}
 	switch d.p.Role {
-	case amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleDPO:
+	case amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem:
 		return "national", true
 	case amane.RoleAgent:
 		if d.p.Agency != "" && r.Agency == d.p.Agency {
@@ -373,6 +438,66 @@ func (d *decision) employerScope(r *amane.EmployerRecord) (string, bool) {
 
 func outOfScope() error {
 	return amane.Errorf(amane.EFORBIDDEN, "This record is outside your scope.")
+}
+
+// noHome is the sentinel's record home of a person with no validated employment: it is nobody's home,
+// so a read of such a record counts as outside the principal's.
+const noHome = "-"
+
+// validated keeps the validated employments: the only ones that place a person in a scope.
+func validated(jobs []amane.Employment) []amane.Employment {
+	for i, j := range jobs {
+		if j.State != amane.EmploymentValidated {
+			out := slices.Clone(jobs[:i])
+			for _, j := range jobs[i+1:] {
+				if j.State == amane.EmploymentValidated {
+					out = append(out, j)
+				}
+			}
+			return out
+		}
+	}
+	return jobs
+}
+
+// validatedEmployees keeps an employer's employees whose employment there is validated.
+func validatedEmployees(recs []*amane.EmployeeRecord, jobs []amane.Employment) ([]*amane.EmployeeRecord, []amane.Employment) {
+	var keepRecs []*amane.EmployeeRecord
+	var keepJobs []amane.Employment
+	for i, j := range jobs {
+		if j.State == amane.EmploymentValidated {
+			keepRecs, keepJobs = append(keepRecs, recs[i]), append(keepJobs, j)
+		}
+	}
+	return keepRecs, keepJobs
+}
+
+// invalidInput journals a malformed identifier once the principal is known (what kind, never the
+// text typed) and returns err.
+func (d *decision) invalidInput(ctx context.Context, what string, err error) error {
+	return d.deny(ctx, "", "invalid "+what, err)
+}
+
+// noRecord is the one answer to a lookup by number (immatriculation, CIN, internal id, affiliation)
+// that finds nothing the principal may reach: an unknown number and one outside the principal's scope
+// read the same, so that no answer tells whether a number exists.
+func noRecord() error {
+	return amane.Errorf(amane.ENOTFOUND, "No record in your scope has this number.")
+}
+
+// refuseUnknown journals a lookup that found no record and returns noRecord. The entry holds no
+// record and not the number typed (it may be a real person's, or a guess): only what kind of lookup
+// it was. A purpose refused at begin is the answer instead, as it is for a record that exists.
+func (d *decision) refuseUnknown(ctx context.Context, what string) error {
+	if d.pending != nil {
+		return d.deny(ctx, "", d.pendingReason, d.pending)
+	}
+	return d.deny(ctx, "", "unknown "+what, noRecord())
+}
+
+// refuseOutOfScope journals a refusal on scope against the record, and answers as for an unknown one.
+func (d *decision) refuseOutOfScope(ctx context.Context, record, rule string) error {
+	return d.deny(ctx, record, rule, noRecord())
 }
 
 // Masking. maskable lists the fields shown masked unless revealed.

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -15,25 +16,15 @@ func (g *Gate) Employer(ctx context.Context, affiliation string) (*amane.Employe
 	if err != nil {
 		return nil, err
 	}
-	aff, err := ids.ParseAffiliation(affiliation)
-	if err != nil {
-		return nil, amane.Invalid(err.Error(), amane.FieldError{Field: "affiliation", Rule: err.Error()})
-	}
-	r, err := g.store.EmployerByAffiliation(ctx, aff)
+	r, rule, err := g.employerInScope(ctx, d, affiliation)
 	if err != nil {
 		return nil, err
-	}
-	if err := d.refusePending(ctx, employerRef(r.ID)); err != nil {
-		return nil, err
-	}
-	rule, ok := d.employerScope(r)
-	if !ok {
-		return nil, d.deny(ctx, employerRef(r.ID), rule, outOfScope())
 	}
 	recs, jobs, err := g.store.EmployeesOf(ctx, r.ID)
 	if err != nil {
 		return nil, err
 	}
+	recs, jobs = validatedEmployees(recs, jobs) // a pending employment is not an employee yet
 	refs := make([]string, 0, 1+len(recs))
 	refs = append(refs, employerRef(r.ID))
 	for _, rec := range recs {
@@ -99,14 +90,16 @@ func (g *Gate) UpdateEmployer(ctx context.Context, e *amane.Employer) error {
 		return invalid(errs)
 	}
 	old, err := g.store.EmployerByAffiliation(ctx, e.Affiliation)
-	if err != nil {
+	if amane.ErrorCode(err) == amane.ENOTFOUND {
+		return d.refuseUnknown(ctx, "affiliation")
+	} else if err != nil {
 		return err
 	}
 	rule, ok := d.employerScope(old)
-	if ok {
-		rule, ok = d.employerScope(&amane.EmployerRecord{EmployerIdentity: e.EmployerIdentity}) // not moved out of reach
-	}
 	if !ok {
+		return d.refuseOutOfScope(ctx, employerRef(old.ID), rule)
+	}
+	if rule, ok = d.employerScope(&amane.EmployerRecord{EmployerIdentity: e.EmployerIdentity}); !ok { // not moved out of reach
 		return d.deny(ctx, employerRef(old.ID), rule, outOfScope())
 	}
 	if err := d.grant(ctx, []string{employerRef(old.ID)}, allEmployerFields, rule); err != nil {
@@ -128,10 +121,12 @@ func (g *Gate) Employee(ctx context.Context, imm string) (*amane.Employee, error
 	}
 	n, err := ids.ParseImmatriculation(imm)
 	if err != nil {
-		return nil, amane.Invalid(err.Error(), amane.FieldError{Field: "immatriculation", Rule: err.Error()})
+		return nil, d.invalidInput(ctx, "immatriculation", amane.Invalid(err.Error(), amane.FieldError{Field: "immatriculation", Rule: err.Error()}))
 	}
-	r, err := g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, n))
-	if err != nil {
+	r, err := g.employeeByImm(ctx, d, n)
+	if amane.ErrorCode(err) == amane.ENOTFOUND {
+		return nil, d.refuseUnknown(ctx, "immatriculation")
+	} else if err != nil {
 		return nil, err
 	}
 	return g.readEmployee(ctx, d, r)
@@ -144,7 +139,9 @@ func (g *Gate) EmployeeByID(ctx context.Context, id int64) (*amane.Employee, err
 		return nil, err
 	}
 	r, err := g.store.EmployeeByID(ctx, id)
-	if err != nil {
+	if amane.ErrorCode(err) == amane.ENOTFOUND {
+		return nil, d.refuseUnknown(ctx, "internal id")
+	} else if err != nil {
 		return nil, err
 	}
 	return g.readEmployee(ctx, d, r)
@@ -161,7 +158,7 @@ func (g *Gate) readEmployee(ctx context.Context, d *decision, r *amane.EmployeeR
 	}
 	rule, ok := d.employeeScope(r.ID, jobs)
 	if !ok {
-		return nil, d.deny(ctx, employeeRef(r.ID), rule, outOfScope())
+		return nil, d.refuseOutOfScope(ctx, employeeRef(r.ID), rule)
 	}
 	if err := d.grant(ctx, []string{employeeRef(r.ID)}, d.fieldsShown(employeeClear, amane.FieldCIN, amane.FieldPassport), rule); err != nil {
 		return nil, err
@@ -178,6 +175,12 @@ func (g *Gate) readEmployee(ctx context.Context, d *decision, r *amane.EmployeeR
 // inScope keeps the records the principal may reach, with their employments. The others are left out
 // silently: a search shows only what its principal may see.
 func (g *Gate) inScope(ctx context.Context, d *decision, recs []*amane.EmployeeRecord) ([]*amane.EmployeeRecord, [][]amane.Employment, string, error) {
+	return g.inScopeJournaled(ctx, d, recs, false)
+}
+
+// inScopeJournaled is inScope; with journal, each record left out is a refusal journaled against it (a
+// lookup by number, where the answer is the same as for an unknown number).
+func (g *Gate) inScopeJournaled(ctx context.Context, d *decision, recs []*amane.EmployeeRecord, journal bool) ([]*amane.EmployeeRecord, [][]amane.Employment, string, error) {
 	var keep []*amane.EmployeeRecord
 	var jobs [][]amane.Employment
 	rule := ""
@@ -188,6 +191,10 @@ func (g *Gate) inScope(ctx context.Context, d *decision, recs []*amane.EmployeeR
 		}
 		if why, ok := d.employeeScope(r.ID, js); ok {
 			keep, jobs, rule = append(keep, r), append(jobs, js), why
+		} else if journal {
+			if err := d.refuseOutOfScope(ctx, employeeRef(r.ID), why); amane.ErrorCode(err) != amane.ENOTFOUND {
+				return nil, nil, "", err
+			}
 		}
 	}
 	return keep, jobs, rule, nil
@@ -222,18 +229,35 @@ func (g *Gate) EmployeesByCIN(ctx context.Context, cin string) ([]amane.Employee
 		return nil, err
 	}
 	var idx []byte
+	field, want := fCIN, ""
 	if c, err := ids.ParseCIN(cin); err == nil {
-		idx = g.vault.Index(kCIN, c)
+		idx, want = g.vault.Index(kCIN, c), c
 	} else if p, perr := ids.ParsePassport(cin); perr == nil {
-		idx = g.vault.Index(kPassport, p)
+		idx, field, want = g.vault.Index(kPassport, p), fPassport, p
 	} else {
-		return nil, amane.Invalid(err.Error(), amane.FieldError{Field: "cin", Rule: err.Error()})
+		return nil, d.invalidInput(ctx, "cin", amane.Invalid(err.Error(), amane.FieldError{Field: "cin", Rule: err.Error()}))
 	}
 	recs, err := g.store.EmployeesByCINIndex(ctx, idx)
 	if err != nil {
 		return nil, err
 	}
-	recs, jobs, rule, err := g.inScope(ctx, d, recs)
+	for _, r := range recs {
+		ct := r.CIN
+		if field == fPassport {
+			ct = r.Passport
+		}
+		if err := g.confirmIndex(ctx, d, r, field, ct, want); err != nil {
+			return nil, err
+		}
+	}
+	if len(recs) == 0 {
+		// Nothing found and nothing in scope answer the same (an empty list); both are journaled.
+		if err := d.refuseUnknown(ctx, "cin"); amane.ErrorCode(err) != amane.ENOTFOUND {
+			return nil, err
+		}
+		return nil, nil
+	}
+	recs, jobs, rule, err := g.inScopeJournaled(ctx, d, recs, true)
 	if err != nil {
 		return nil, err
 	}
@@ -353,8 +377,10 @@ func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
 	if errs := e.Normalize(); len(errs) > 0 {
 		return invalid(errs)
 	}
-	old, err := g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, e.Immatriculation))
-	if err != nil {
+	old, err := g.employeeByImm(ctx, d, e.Immatriculation)
+	if amane.ErrorCode(err) == amane.ENOTFOUND {
+		return d.refuseUnknown(ctx, "immatriculation")
+	} else if err != nil {
 		return err
 	}
 	jobs, err := g.store.Employments(ctx, old.ID)
@@ -363,7 +389,7 @@ func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
 	}
 	rule, ok := d.employeeScope(old.ID, jobs)
 	if !ok {
-		return d.deny(ctx, employeeRef(old.ID), rule, outOfScope())
+		return d.refuseOutOfScope(ctx, employeeRef(old.ID), rule)
 	}
 	if err := d.grant(ctx, []string{employeeRef(old.ID)}, allEmployeeFields, rule); err != nil {
 		return err
@@ -396,7 +422,7 @@ func (g *Gate) EraseEmployee(ctx context.Context, imm, reason string) (int64, er
 	if err != nil {
 		return 0, amane.Invalid(err.Error(), amane.FieldError{Field: "immatriculation", Rule: err.Error()})
 	}
-	r, err := g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, n))
+	r, err := g.employeeByImm(ctx, d, n)
 	if err != nil {
 		return 0, err
 	}
@@ -405,4 +431,40 @@ func (g *Gate) EraseEmployee(ctx context.Context, imm, reason string) (int64, er
 		return 0, err
 	}
 	return r.ID, d.grant(ctx, []string{employeeRef(r.ID)}, nil, "erasure")
+}
+
+// employeeByImm finds the record whose immatriculation has n's blind index, and confirms it on the
+// sealed immatriculation: an index swapped between two rows in the store must not make a lookup (a
+// read, an update, an erasure, an account's binding) land on another person. The store's ENOTFOUND is
+// returned as is; d may be nil (the CLI's ResolveInsured), then a mismatch is not journaled.
+func (g *Gate) employeeByImm(ctx context.Context, d *decision, n string) (*amane.EmployeeRecord, error) {
+	r, err := g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, n))
+	if err != nil {
+		return nil, err
+	}
+	if err := g.confirmIndex(ctx, d, r, fImm, r.Imm, n); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// confirmIndex opens one sealed field of a record found by blind index, inside the gate, and checks
+// it is the normalized value looked up. With 128-bit indexes an honest collision does not happen, so
+// a mismatch is tampering: an integrity error (logged in full by the adapter, answered as an internal
+// error, so that it is seen), journaled as a refusal against the record found; nothing of it is
+// released.
+func (g *Gate) confirmIndex(ctx context.Context, d *decision, r *amane.EmployeeRecord, field string, ct []byte, want string) error {
+	o := g.openerFor(employeeSubject(r.ID), r.Key)
+	v := o.open(field, ct)
+	if o.err != nil {
+		return openFailure(o.err)
+	}
+	if v == want {
+		return nil
+	}
+	err := fmt.Errorf("integrity: the %s blind index of %s does not match its sealed value", field, employeeRef(r.ID))
+	if d == nil {
+		return err
+	}
+	return d.deny(ctx, employeeRef(r.ID), "integrity: "+field+" index does not match the record", err)
 }

@@ -32,7 +32,7 @@ func testSentinelSuspends(t *testing.T, r *amanetest.Registry) {
 	f.gate.UseSentinel(live)
 
 	ctx := amanetest.As(&amane.Principal{ID: "token/7", Role: amane.RoleOperator})
-	ctx = amane.NewContextWithPurpose(ctx, amane.Purpose{Code: "dossier", Reference: "DOS-7"})
+	ctx = amane.NewContextWithPurpose(ctx, amane.Purpose{Code: "dossier", Reference: "DOS-2026/0007"})
 	if _, err := f.gate.Employer(ctx, "1234567"); err != nil { // 4 records: the employer and 3 people
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func testSentinelResponses(t *testing.T, r *amanetest.Registry) {
 	f.gate.UseSentinel(live)
 
 	p := acc.Principal()
-	ctx := amane.NewContextWithPurpose(amanetest.As(p), amane.Purpose{Code: "dossier", Reference: "DOS-7"})
+	ctx := amane.NewContextWithPurpose(amanetest.As(p), amane.Purpose{Code: "dossier", Reference: "DOS-2026/0007"})
 	if _, err := f.gate.Employer(ctx, "1234567"); err != nil { // 4 distinct records: throttled
 		t.Fatal(err)
 	}

@@ -266,7 +266,7 @@ func testAPIAccess(t *testing.T, r *amanetest.Registry) {
 		if code != 400 || !slices.Contains(fieldsOf(m), "purpose") {
 			t.Fatalf("%d %v, want 400 naming purpose", code, m)
 		}
-		code, m, _ = a.doH(t, "GET", "/api/v1/employees/111111111", nil, a.token, map[string]string{"X-Amane-Purpose": "curiosite", "X-Amane-Reference": "DOS-1"})
+		code, m, _ = a.doH(t, "GET", "/api/v1/employees/111111111", nil, a.token, map[string]string{"X-Amane-Purpose": "curiosite", "X-Amane-Reference": "DOS-2026/0001"})
 		if code != 400 || !slices.Contains(fieldsOf(m), "purpose") {
 			t.Fatalf("unknown purpose: %d %v", code, m)
 		}

@@ -298,7 +298,7 @@ var codeFR = map[string]string{
 
 var fieldFR = map[string]string{
 	"purpose":         "Motif : choisissez dans la liste la raison de cette consultation.",
-	"reference":       "Référence : un numéro de dossier de 2 à 48 lettres, chiffres, . _ / - — jamais l'identifiant d'une personne.",
+	"reference":       "Référence : le numéro de dossier au format du motif choisi (indiqué dans la liste, par ex. DOS-AAAA/NNNN) — jamais l'identifiant d'une personne.",
 	"name":            "Nom : saisissez au moins un mot du nom.",
 	"query":           "Nom : saisissez au moins un mot du nom.",
 	"cin":             "CIN : le format n'est pas valide.",

@@ -287,7 +287,8 @@ func openJournal(ctx context.Context, dir string, st amane.Store) (*journal.Jour
 }
 
 // purposesFile, in the data directory, replaces the default list of purposes: a JSON array of
-// {"code","label"}.
+// {"code","label","reference","format"}, reference being the pattern every reference stated with the
+// purpose must match (amane.PurposeChoice).
 const purposesFile = "purposes.json"
 
 func readPurposes(dir string) ([]amane.PurposeChoice, error) {
@@ -299,12 +300,10 @@ func readPurposes(dir string) ([]amane.PurposeChoice, error) {
 	}
 	var list []amane.PurposeChoice
 	if err := json.Unmarshal(b, &list); err != nil || len(list) == 0 {
-		return nil, fmt.Errorf("%s: a JSON array of {\"code\", \"label\"} is expected", purposesFile)
+		return nil, fmt.Errorf("%s: a JSON array of {\"code\", \"label\", \"reference\", \"format\"} is expected", purposesFile)
 	}
-	for _, c := range list {
-		if c.Code == "" || c.Label == "" {
-			return nil, fmt.Errorf("%s: every purpose needs a code and a label", purposesFile)
-		}
+	if err := amane.CheckPurposes(list); err != nil {
+		return nil, fmt.Errorf("%s: %w", purposesFile, err)
 	}
 	return list, nil
 }

@@ -55,7 +55,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
   DEMO ONLY — synthetic data, and a keyring whose passphrase sits next to it in a file.
   URL:        %s
   Token:      %s
-  Try:        curl -H 'Authorization: Bearer %s' -H 'X-Amane-Purpose: dossier' -H 'X-Amane-Reference: DEMO-1' %s/api/v1/employees?name=alaoui
+  Try:        curl -H 'Authorization: Bearer %s' -H 'X-Amane-Purpose: dossier' -H 'X-Amane-Reference: DOS-2026/0001' %s/api/v1/employees?name=alaoui
   Pages:      %s/connexion (accounts: %s)
   Keyring:    %s
   Passphrase: %s

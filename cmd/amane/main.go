@@ -83,7 +83,8 @@ Usage:
 
 Roles: agent (--agency), supervisor, employer (--affiliation), insured (--imm), dpo, security, auditor.
 Staff state a purpose for every access to personal data (HTTP headers X-Amane-Purpose, X-Amane-Reference);
-codes are listed in DIR/purposes.json (default: dossier, prestation, controle, reclamation, contentieux, droits-0908).
+codes are listed in DIR/purposes.json (default: dossier, prestation, controle, reclamation, contentieux, droits-0908),
+each with the pattern of its references (default: DOS-AAAA/NNNN for dossier, PRE-, CTL-, REC-, CTX-, DRT-).
 
 Every command that takes --data also takes --db postgres://… (or $AMANE_DATABASE_URL).
 

@@ -305,6 +305,6 @@ func TestBadIdentifierOnTheCLI(t *testing.T) {
 func apiHeaders(req *http.Request, token string) {
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("X-Amane-Purpose", "dossier")
-	req.Header.Set("X-Amane-Reference", "TEST-2026-001")
+	req.Header.Set("X-Amane-Reference", "DOS-2026/0001")
 	req.Header.Set("X-Amane-Reveal", "*")
 }

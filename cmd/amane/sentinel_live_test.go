@@ -92,7 +92,7 @@ func TestSentinelLiveOnServe(t *testing.T) {
 				req, _ := http.NewRequest("GET", srvURL+"/api/v1/employees/"+imm, nil)
 				req.Header.Set("Authorization", "Bearer "+agentTok)
 				req.Header.Set("X-Amane-Purpose", "dossier")
-				req.Header.Set("X-Amane-Reference", "DOS-2024-0412")
+				req.Header.Set("X-Amane-Reference", "DOS-2024/0412")
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Error(err)
@@ -126,7 +126,7 @@ func TestSentinelLiveOnServe(t *testing.T) {
 		req, _ := http.NewRequest("GET", srvURL+"/api/v1/employees/"+imms[0], nil)
 		req.Header.Set("Authorization", "Bearer "+agentTok)
 		req.Header.Set("X-Amane-Purpose", "dossier")
-		req.Header.Set("X-Amane-Reference", "DOS-2024-0412")
+		req.Header.Set("X-Amane-Reference", "DOS-2024/0412")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false
