@@ -5,6 +5,8 @@ package gate_test
 
 import (
 	"context"
+	"database/sql"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +15,8 @@ import (
 	"amane/attest"
 	"amane/gate"
 	"amane/journal"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // stranger is a person employed (validated) only at 7654321 (RABAT-AGDAL), with a pending employment
@@ -216,4 +220,361 @@ func issueOne(g *gate.Gate, ctx context.Context, req gate.AttestationRequest) (a
 		return nil, errs[0]
 	}
 	return docs[0], nil
+}
+
+// rawJournal returns every stored journal entry as the store holds it (the encoded bytes, read back
+// without decoding), one string.
+func rawJournal(t *testing.T, r *amanetest.Registry) string {
+	t.Helper()
+	js := r.Store.(journal.Store)
+	n, err := js.JournalSize(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := js.JournalEntries(context.Background(), 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range raw {
+		b.Write(e)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// TestUnknownAndOutOfScopeAnswerAlike: for an employer user, an agent and an insured person, every
+// lookup by number answers a number outside their scope exactly as an unknown one (same code, same
+// message; a CIN search the same empty list), and both are journaled as denied: the out-of-scope one
+// against its record, the unknown one with no record and without the number typed. Before the rule,
+// out of scope was 403 and unknown 404 (unjournaled): an existence oracle.
+func TestUnknownAndOutOfScopeAnswerAlike(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		f := fixtureOf(r)
+		rabat, casa := twoEmployers(t, f)
+		issue := func(req gate.AttestationRequest) func(ctx context.Context) (any, error) {
+			return func(ctx context.Context) (any, error) { return issueOne(f.gate, ctx, req) }
+		}
+		cases := []struct {
+			name         string
+			roles        []string
+			out, unknown func(ctx context.Context) (any, error)
+			unknownTyped string // the unknown number, never in the journal
+		}{
+			{"Employee", nil,
+				func(ctx context.Context) (any, error) { return f.gate.Employee(ctx, "423456789") },
+				func(ctx context.Context) (any, error) { return f.gate.Employee(ctx, "623456789") }, "623456789"},
+			{"EmployeeByID", nil,
+				func(ctx context.Context) (any, error) { return f.gate.EmployeeByID(ctx, rabat) },
+				func(ctx context.Context) (any, error) { return f.gate.EmployeeByID(ctx, 987654) }, "987654"},
+			{"Employer", nil,
+				func(ctx context.Context) (any, error) { return f.gate.Employer(ctx, "7654321") },
+				func(ctx context.Context) (any, error) { return f.gate.Employer(ctx, "7777777") }, "7777777"},
+			{"Declaration", nil,
+				func(ctx context.Context) (any, error) { return f.gate.Declaration(ctx, "7654321", "202410") },
+				func(ctx context.Context) (any, error) { return f.gate.Declaration(ctx, "7777777", "202410") }, "7777777"},
+			{"DeclarationHistory", nil,
+				func(ctx context.Context) (any, error) { return f.gate.DeclarationHistory(ctx, "7654321") },
+				func(ctx context.Context) (any, error) { return f.gate.DeclarationHistory(ctx, "7777777") }, "7777777"},
+			{"SubmitDeclaration", []string{amane.RoleEmployer, amane.RoleAgent},
+				func(ctx context.Context) (any, error) {
+					return f.gate.SubmitDeclaration(ctx, &amane.Declaration{Affiliation: "7654321", Period: "202410"})
+				},
+				func(ctx context.Context) (any, error) {
+					return f.gate.SubmitDeclaration(ctx, &amane.Declaration{Affiliation: "7777777", Period: "202410"})
+				}, "7777777"},
+			{"UpdateEmployee", []string{amane.RoleAgent},
+				func(ctx context.Context) (any, error) {
+					return nil, f.gate.UpdateEmployee(ctx, Employee("423456789", "EE987654", "Tazi", "Nadia", "1234567"))
+				},
+				func(ctx context.Context) (any, error) {
+					return nil, f.gate.UpdateEmployee(ctx, Employee("623456789", "EE987655", "Tazi", "Nadia", "1234567"))
+				}, "623456789"},
+			{"UpdateEmployer", []string{amane.RoleAgent},
+				func(ctx context.Context) (any, error) { return nil, f.gate.UpdateEmployer(ctx, Employer("7654321")) },
+				func(ctx context.Context) (any, error) { return nil, f.gate.UpdateEmployer(ctx, Employer("7777777")) }, "7777777"},
+			{"AttestThirdParty", []string{amane.RoleEmployer, amane.RoleAgent},
+				issue(gate.AttestationRequest{Kind: attest.KindThirdParty, Affiliation: "7654321"}),
+				issue(gate.AttestationRequest{Kind: attest.KindThirdParty, Affiliation: "7777777"}), "7777777"},
+			{"AttestSalary", []string{amane.RoleAgent},
+				issue(gate.AttestationRequest{Kind: attest.KindSalary, Imm: "423456789"}),
+				issue(gate.AttestationRequest{Kind: attest.KindSalary, Imm: "623456789"}), "623456789"},
+		}
+		for _, p := range []*amane.Principal{
+			{ID: "token/50", Role: amane.RoleEmployer, Affiliation: "1234567", Token: true},
+			{ID: "account/51", Role: amane.RoleAgent, Agency: "CASA-ANFA"},
+			{ID: "account/52", Role: amane.RoleInsured, EmployeeID: casa},
+		} {
+			ctx := amanetest.As(p)
+			for _, c := range cases {
+				if c.roles != nil && !slices.Contains(c.roles, p.Role) {
+					continue
+				}
+				t.Run(p.Role+"/"+c.name, func(t *testing.T) {
+					got, outErr := c.out(ctx)
+					if outErr == nil {
+						t.Fatalf("out of scope answered %+v", got)
+					}
+					outEntry := last(t, r, p.ID)
+					before := len(entries(t, r))
+					_, unknownErr := c.unknown(ctx)
+					if amane.ErrorCode(outErr) != amane.ENOTFOUND || amane.ErrorCode(unknownErr) != amane.ENOTFOUND ||
+						amane.ErrorMessage(outErr) != amane.ErrorMessage(unknownErr) {
+						t.Fatalf("out of scope %v, unknown %v: two answers", outErr, unknownErr)
+					}
+					if outEntry.Outcome != journal.Denied || outEntry.Record == "" {
+						t.Errorf("out of scope journaled as %+v", outEntry)
+					}
+					es := entries(t, r)
+					if len(es) != before+1 || es[before].Outcome != journal.Denied || es[before].Record != "" || !strings.HasPrefix(es[before].Reason, "unknown ") {
+						t.Errorf("the unknown lookup is journaled as %d entries, last %+v", len(es)-before, es[len(es)-1])
+					}
+				})
+			}
+			// A CIN search: the same empty list, both journaled; the unknown CIN is not in the journal.
+			t.Run(p.Role+"/EmployeesByCIN", func(t *testing.T) {
+				if p.Role == amane.RoleInsured {
+					t.Skip("an insured person does not search")
+				}
+				out, err := f.gate.EmployeesByCIN(ctx, "EE987654")
+				if err != nil || len(out) != 0 {
+					t.Fatalf("out of scope: %+v %v", out, err)
+				}
+				if e := last(t, r, p.ID); e.Outcome != journal.Denied || e.Record != "employee/"+itoa(rabat) {
+					t.Errorf("out of scope journaled as %+v", e)
+				}
+				unknown, err := f.gate.EmployeesByCIN(ctx, "ZX998877")
+				if err != nil || len(unknown) != 0 {
+					t.Fatalf("unknown: %+v %v", unknown, err)
+				}
+				if e := last(t, r, p.ID); e.Outcome != journal.Denied || e.Record != "" || e.Reason != "unknown cin" {
+					t.Errorf("unknown journaled as %+v", e)
+				}
+			})
+		}
+		raw := rawJournal(t, r)
+		for _, typed := range []string{"623456789", "7777777", "ZX998877", "EE987655"} {
+			if strings.Contains(raw, typed) {
+				t.Errorf("the journal holds the number typed %q", typed)
+			}
+		}
+	})
+}
+
+// TestTypedPurposeNeverReachesTheJournal: a reference must match its purpose's configured pattern, and
+// what is refused is journaled only as the rule it broke. Names, a RIB, "cin-K450111", e-mail
+// addresses, a CIN, an immatriculation and a phone number are each refused as references — on a read
+// (journaled against the record), a search and an employer user's reveal — and the journal, read back
+// raw from the store, holds none of them; a 900 KB purpose code or reference journals a bounded entry
+// ("unknown purpose"). Before the rule, the names, the RIB, "cin-K450111" and a dotted e-mail were
+// accepted and journaled as references, the refused ones were journaled verbatim, and the purpose
+// header was journaled whole whatever its length.
+func TestTypedPurposeNeverReachesTheJournal(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		f := fixtureOf(r)
+		f.seed(t)
+		refs := []string{"TAZI-NADIA", "Nadia.Tazi", "El_Idrissi.Said", "007810007800020110620303", "cin-K450111", "K450111",
+			"k.berrada@atlas.example", "k.berrada.atlas.example", "AB123456", "423456789", "0612345678", "DOS-2026/0001x", "dos-2026/0001"}
+		agent := &amane.Principal{ID: "account/60", Role: amane.RoleAgent, Agency: "CASA-ANFA"}
+		employer := &amane.Principal{ID: "token/61", Role: amane.RoleEmployer, Affiliation: "1234567", Token: true}
+		bare := func(p *amane.Principal, code, ref string) context.Context {
+			return amane.NewContextWithPurpose(amane.NewContextWithPrincipal(context.Background(), p), amane.Purpose{Code: code, Reference: ref})
+		}
+		for _, ref := range refs {
+			before := len(entries(t, r))
+			if _, err := f.gate.Employee(bare(agent, "dossier", ref), "123456789"); amane.ErrorCode(err) != amane.EINVALID {
+				t.Errorf("read with reference %q: %v", ref, err)
+			}
+			if _, err := f.gate.SearchEmployees(bare(agent, "dossier", ref), "said", 10); amane.ErrorCode(err) != amane.EINVALID {
+				t.Errorf("search with reference %q: %v", ref, err)
+			}
+			if _, err := f.gate.Employee(amane.NewContextWithReveal(bare(employer, "dossier", ref), amane.FieldCIN), "123456789"); amane.ErrorCode(err) != amane.EINVALID {
+				t.Errorf("employer's reveal with reference %q: %v", ref, err)
+			}
+			es := entries(t, r)
+			if len(es) != before+3 {
+				t.Fatalf("reference %q: %d entries journaled, want 3 denials", ref, len(es)-before)
+			}
+			for _, e := range es[before:] {
+				if e.Outcome != journal.Denied || e.Reference != "" || e.Purpose != "dossier" || !strings.HasPrefix(e.Reason, "reference ") {
+					t.Errorf("reference %q journaled as %+v", ref, e)
+				}
+			}
+			if es[before].Record != "employee/1" {
+				t.Errorf("a refused read is journaled against %q, want the record", es[before].Record)
+			}
+		}
+		// Huge codes and references: refused, journaled as a bounded entry.
+		huge := strings.Repeat("A", 900<<10)
+		for name, ctx := range map[string]context.Context{
+			"code":      bare(agent, huge, "DOS-2026/0001"),
+			"reference": bare(agent, "dossier", huge),
+			"both":      bare(employer, huge, huge),
+		} {
+			before := len(entries(t, r))
+			if _, err := f.gate.Employee(ctx, "123456789"); amane.ErrorCode(err) != amane.EINVALID {
+				t.Errorf("huge %s: %v", name, err)
+			}
+			es := entries(t, r)
+			if len(es) != before+1 || es[before].Purpose != "" && es[before].Purpose != "dossier" || es[before].Reference != "" {
+				t.Errorf("huge %s journaled as %+v", name, es[len(es)-1])
+			}
+		}
+		// An unknown purpose code: journaled as "unknown purpose", never as the text typed.
+		if _, err := f.gate.Employee(bare(agent, "curiosite-Nadia-Tazi", "DOS-2026/0001"), "123456789"); amane.ErrorCode(err) != amane.EINVALID {
+			t.Errorf("unknown purpose: %v", err)
+		}
+		if e := last(t, r, agent.ID); e.Purpose != "" || e.Reference != "" || e.Reason != "unknown purpose" {
+			t.Errorf("unknown purpose journaled as %+v", e)
+		}
+		// An honest reference passes, and is journaled as stated.
+		if _, err := f.gate.Employee(bare(agent, "dossier", "DOS-2026/0142"), "123456789"); err != nil {
+			t.Fatalf("an honest reference: %v", err)
+		}
+		if e := last(t, r, agent.ID); e.Outcome != journal.Allowed || e.Reference != "DOS-2026/0142" {
+			t.Errorf("an honest read journaled as %+v", e)
+		}
+		raw := rawJournal(t, r)
+		if len(raw) > 200<<10 {
+			t.Errorf("the journal holds %d bytes after a few dozen entries", len(raw))
+		}
+		for _, ref := range append(refs, "curiosite", "Nadia", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") {
+			if strings.Contains(raw, ref) {
+				t.Errorf("the journal holds %q", ref)
+			}
+		}
+	})
+}
+
+// TestPurposesConfiguration: the default purposes pass amane.CheckPurposes; a purpose without a
+// reference pattern, with one that does not compile, or with an odd code does not.
+func TestPurposesConfiguration(t *testing.T) {
+	if err := amane.CheckPurposes(amane.DefaultPurposes); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]amane.PurposeChoice{
+		"NoPattern":  {Code: "x", Label: "X"},
+		"NoFormat":   {Code: "x", Label: "X", Reference: `X-\d{4}`},
+		"BadPattern": {Code: "x", Label: "X", Reference: `X-(\d{4}`, Format: "X-NNNN"},
+		"BadCode":    {Code: "X Y", Label: "X", Reference: `X-\d{4}`, Format: "X-NNNN"},
+		"LongCode":   {Code: strings.Repeat("x", 33), Label: "X", Reference: `X-\d{4}`, Format: "X-NNNN"},
+	} {
+		if err := amane.CheckPurposes([]amane.PurposeChoice{c}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// The pattern is matched whole: a configured `X-\d{4}` does not take "X-1234 and more".
+	g := fixtureOf(amanetest.Open(t)).gate.SetPurposes([]amane.PurposeChoice{{Code: "x", Label: "X", Reference: `X-\d{4}`, Format: "X-NNNN"}})
+	p := &amane.Principal{ID: "account/62", Role: amane.RoleSupervisor}
+	for ref, ok := range map[string]bool{"X-1234": true, "X-1234 and more": false, "aX-1234": false} {
+		ctx := amane.NewContextWithPurpose(amane.NewContextWithPrincipal(context.Background(), p), amane.Purpose{Code: "x", Reference: ref})
+		_, err := g.SearchEmployees(ctx, "said", 10)
+		if (err == nil) != ok {
+			t.Errorf("reference %q: %v", ref, err)
+		}
+	}
+}
+
+// tamper runs fn with an exec and a one-value query directly on the registry's store (SQLite or
+// PostgreSQL): an attacker with write access to the database, not through Amane. Statements number
+// their parameters $1, $2.
+func tamper(t *testing.T, r *amanetest.Registry, fn func(exec func(q string, args ...any), get func(q string, args ...any) []byte)) {
+	t.Helper()
+	ctx := context.Background()
+	if r.Kind == "postgres" {
+		c, err := pgx.Connect(ctx, r.DBPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		fn(func(q string, args ...any) {
+			if _, err := c.Exec(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}, func(q string, args ...any) (b []byte) {
+			if err := c.QueryRow(ctx, q, args...).Scan(&b); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return b
+		})
+		return
+	}
+	db, err := sql.Open("sqlite", r.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	lite := strings.NewReplacer("$1", "?1", "$2", "?2").Replace
+	fn(func(q string, args ...any) {
+		if _, err := db.ExecContext(ctx, lite(q), args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}, func(q string, args ...any) (b []byte) {
+		if err := db.QueryRowContext(ctx, lite(q), args...).Scan(&b); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return b
+	})
+}
+
+// swapColumn swaps a unique column's values between two employees, through a third value (unique
+// indexes are checked row by row).
+func swapColumn(t *testing.T, r *amanetest.Registry, col string, a, b int64) {
+	t.Helper()
+	tamper(t, r, func(exec func(string, ...any), get func(string, ...any) []byte) {
+		va, vb := get(`SELECT `+col+` FROM employees WHERE id = $1`, a), get(`SELECT `+col+` FROM employees WHERE id = $1`, b)
+		exec(`UPDATE employees SET `+col+` = $1 WHERE id = $2`, []byte("parked while swapping"), a)
+		exec(`UPDATE employees SET `+col+` = $1 WHERE id = $2`, va, b)
+		exec(`UPDATE employees SET `+col+` = $1 WHERE id = $2`, vb, a)
+	})
+}
+
+// TestBlindIndexSwap: an attacker with write access to the store swaps the immatriculation, then the
+// CIN, blind indexes of two people, 123456789 (El Idrissi, id 1) and 223456789 (Chérif, id 2). A
+// lookup by the first's number then lands on the second's row: the gate opens the sealed value it
+// looked up, finds another, and refuses with an integrity error (an internal error, logged in full by
+// the adapter, so that the tampering is seen), journaled against the row found, releasing nothing of
+// either person; an update by that number does not overwrite the other person, and the CLI binds no
+// account to them. Before the rule, the lookups answered the other person.
+func TestBlindIndexSwap(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		f := fixtureOf(r)
+		f.seed(t)
+		agent := &amane.Principal{ID: "account/70", Role: amane.RoleAgent, Agency: "CASA-ANFA"}
+		ctx := amane.NewContextWithReveal(amanetest.As(agent), amane.RevealAll)
+		refused := func(what string, got any, err error) {
+			t.Helper()
+			if amane.ErrorCode(err) != amane.EINTERNAL || !strings.Contains(err.Error(), "integrity") {
+				t.Errorf("%s: %+v %v, want an integrity error", what, got, err)
+			}
+			if err != nil && (strings.Contains(err.Error(), "Chérif") || strings.Contains(err.Error(), "C654321")) {
+				t.Errorf("%s: the error names the other person: %v", what, err)
+			}
+			if e := last(t, r, agent.ID); e.Outcome != journal.Denied || e.Record != "employee/2" || !strings.HasPrefix(e.Reason, "integrity") {
+				t.Errorf("%s journaled as %+v", what, e)
+			}
+		}
+		swapColumn(t, r, "imm_bidx", 1, 2)
+		e, err := f.gate.Employee(ctx, "123456789")
+		refused("read by immatriculation", e, err)
+		found, err := f.gate.EmployeesByCIN(ctx, "C654321") // the CIN index is intact: the right person
+		if err != nil || len(found) != 1 || found[0].Surname != "Chérif" {
+			t.Errorf("by the intact CIN: %+v %v", found, err)
+		}
+		upd := Employee("123456789", "AB123456", "Overwritten", "Saïd", "1234567")
+		err = f.gate.UpdateEmployee(amanetest.As(agent), upd)
+		refused("update by immatriculation", nil, err)
+		if _, err := f.gate.ResolveInsured(amanetest.Context(amane.RoleSystem), "123456789"); amane.ErrorCode(err) != amane.EINTERNAL {
+			t.Errorf("the CLI binds 123456789 to: %v", err)
+		}
+		swapColumn(t, r, "imm_bidx", 1, 2) // back
+		swapColumn(t, r, "cin_bidx", 1, 2)
+		found, err = f.gate.EmployeesByCIN(ctx, "AB123456")
+		refused("search by CIN", found, err)
+		swapColumn(t, r, "cin_bidx", 1, 2) // back: both people read as themselves again
+		chérif, err := f.gate.Employee(f.ctx, "223456789")
+		if err != nil || chérif.Surname != "Chérif" {
+			t.Fatalf("after restoring: %+v %v", chérif, err)
+		}
+	})
 }
