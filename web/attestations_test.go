@@ -252,9 +252,9 @@ func testAttestationsAPI(t *testing.T, r *amanetest.Registry) {
 		}
 	})
 	t.Run("ErrOtherEmployer", func(t *testing.T) {
-		for _, kind := range []string{attest.KindEmployees, attest.KindThirdParty} {
-			if resp, b := a.issue(t, path, map[string]any{"type": kind}, otherTok); resp.StatusCode != 403 {
-				t.Fatalf("%s: %d %s, want 403", kind, resp.StatusCode, b)
+		for _, kind := range []string{attest.KindEmployees, attest.KindThirdParty} { // answered as an unknown affiliation
+			if resp, b := a.issue(t, path, map[string]any{"type": kind}, otherTok); resp.StatusCode != 404 {
+				t.Fatalf("%s: %d %s, want 404", kind, resp.StatusCode, b)
 			}
 		}
 		if resp, b := a.issue(t, path, map[string]any{"type": attest.KindThirdParty}, insuredTok); resp.StatusCode != 403 {
@@ -588,9 +588,9 @@ func testAttestationPages(t *testing.T, r *amanetest.Registry) {
 		if resp.StatusCode != 400 || !strings.Contains(body, "motif est requis") {
 			t.Fatalf("no purpose: %d %s", resp.StatusCode, body)
 		}
-		// Another agency's employer: refused.
+		// Another agency's employer: refused, as an unknown affiliation would be.
 		form := url.Values{"csrf": {v.csrf}, "motif": {"dossier"}, "reference": {"DOS-2025/0142"}}
-		if resp, body := v.do("POST", "/employeurs/7654321/attestations", form, nil); resp.StatusCode != 403 {
+		if resp, body := v.do("POST", "/employeurs/7654321/attestations", form, nil); resp.StatusCode != 404 {
 			t.Fatalf("another agency: %d %s", resp.StatusCode, body)
 		}
 	})

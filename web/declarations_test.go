@@ -226,11 +226,12 @@ func testDeclarationsAPI(t *testing.T, r *amanetest.Registry) {
 	t.Run("ErrOtherEmployer", func(t *testing.T) {
 		tok := addToken(t, r, amane.Token{Role: amane.RoleEmployer, Affiliation: "1234567", Label: "paie"})
 		body := map[string]any{"lignes": []any{declLine("333333333", 26, 450000, 450000)}}
-		if code, m, _ := a.doH(t, "POST", "/api/v1/employers/7654321/declarations/202410", body, tok, nil); code != 403 {
-			t.Fatalf("%d %v, want 403", code, m)
+		// Another employer answers as an unknown affiliation (404): no existence oracle.
+		if code, m, _ := a.doH(t, "POST", "/api/v1/employers/7654321/declarations/202410", body, tok, nil); code != 404 {
+			t.Fatalf("%d %v, want 404", code, m)
 		}
-		if code, m, _ := a.doH(t, "GET", "/api/v1/employers/7654321/declarations", nil, tok, nil); code != 403 {
-			t.Fatalf("history: %d %v, want 403", code, m)
+		if code, m, _ := a.doH(t, "GET", "/api/v1/employers/7654321/declarations", nil, tok, nil); code != 404 {
+			t.Fatalf("history: %d %v, want 404", code, m)
 		}
 		if code, m, _ := a.doH(t, "POST", base+"202408", map[string]any{"lignes": goodLines()}, tok, nil); code != 201 {
 			t.Fatalf("own declaration: %d %v, want 201", code, m)
