@@ -578,3 +578,50 @@ func TestBlindIndexSwap(t *testing.T) {
 		}
 	})
 }
+
+// TestRevokeAndConsoleRefusalsJournaled: an agent of another agency revokes an employer's attestation:
+// refused as an unknown code would be, both journaled (before, any agent revoked any attestation,
+// unjournaled when unknown); an agent reading the sentinel's alerts or lifting a response is refused
+// and journaled (before, not journaled).
+func TestRevokeAndConsoleRefusalsJournaled(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		f, d := declFixture(t, r)
+		if _, err := submitFile(t, f, f.ctx, "DS_1234567_202410.txt", encode(t, d)); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := issueOne(f.gate, f.ctx, gate.AttestationRequest{Kind: attest.KindThirdParty, Affiliation: "1234567"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := doc.(*attest.Document).Summary.Code
+		rabat := amanetest.As(&amane.Principal{ID: "account/80", Role: amane.RoleAgent, Agency: "RABAT-AGDAL"})
+		outErr := f.gate.RevokeAttestation(rabat, code, "erreur")
+		outEntry := last(t, r, "account/80")
+		unknownErr := f.gate.RevokeAttestation(rabat, attest.NewCode(), "erreur")
+		if amane.ErrorCode(outErr) != amane.ENOTFOUND || amane.ErrorCode(unknownErr) != amane.ENOTFOUND || amane.ErrorMessage(outErr) != amane.ErrorMessage(unknownErr) {
+			t.Fatalf("another agency's attestation: %v; an unknown code: %v", outErr, unknownErr)
+		}
+		if e := last(t, r, "account/80"); outEntry.Outcome != journal.Denied || outEntry.Record != "employer/1" || e.Outcome != journal.Denied || e.Record != "" {
+			t.Errorf("journaled as %+v and %+v", outEntry, e)
+		}
+		if _, status, _ := f.gate.AttestationStatus(context.Background(), code); status != amane.AttestationValid {
+			t.Fatalf("revoked by another agency: %s", status)
+		}
+		casa := amanetest.As(&amane.Principal{ID: "account/81", Role: amane.RoleAgent, Agency: "CASA-ANFA"})
+		if err := f.gate.RevokeAttestation(casa, code, "erreur"); err != nil {
+			t.Fatalf("the employer's agency revokes: %v", err)
+		}
+		if _, err := f.gate.Alerts(rabat, 0, 10); amane.ErrorCode(err) != amane.EFORBIDDEN {
+			t.Errorf("an agent reads the alerts: %v", err)
+		}
+		if e := last(t, r, "account/80"); e.Outcome != journal.Denied || e.Action != "sentinel-alerts" {
+			t.Errorf("journaled as %+v", e)
+		}
+		if _, err := f.gate.Lift(rabat, "account/81"); amane.ErrorCode(err) != amane.EFORBIDDEN {
+			t.Errorf("an agent lifts: %v", err)
+		}
+		if e := last(t, r, "account/80"); e.Outcome != journal.Denied || e.Action != "sentinel-lift" {
+			t.Errorf("journaled as %+v", e)
+		}
+	})
+}

@@ -122,13 +122,13 @@ type granted struct {
 func (g *Gate) attestation(ctx context.Context, d *decision, r AttestationRequest, now time.Time) (*granted, error) {
 	if !slices.Contains(rolesForAttestation[r.Kind], d.p.Role) {
 		if _, ok := rolesForAttestation[r.Kind]; !ok {
-			return nil, amane.Invalid("Unknown kind of attestation.", amane.FieldError{Field: "type", Rule: "salaries-declares, affiliation-declaration or salaire"})
+			return nil, d.invalidInput(ctx, "kind of attestation", amane.Invalid("Unknown kind of attestation.", amane.FieldError{Field: "type", Rule: "salaries-declares, affiliation-declaration or salaire"}))
 		}
 		return nil, d.deny(ctx, "", "role "+d.p.Role+" may not issue "+r.Kind, amane.Errorf(amane.EFORBIDDEN, "Your role may not issue this attestation."))
 	}
 	for _, p := range []string{r.From, r.To} {
 		if _, err := amane.ParsePeriod(p); p != "" && err != nil {
-			return nil, amane.Invalid(err.Error(), amane.FieldError{Field: "periode", Rule: err.Error()})
+			return nil, d.invalidInput(ctx, "period", amane.Invalid(err.Error(), amane.FieldError{Field: "periode", Rule: err.Error()}))
 		}
 	}
 	if r.Kind == attest.KindSalary { // one at a time: journaled and opened inside
@@ -414,13 +414,24 @@ func (g *Gate) RevokeAttestation(ctx context.Context, code, reason string) error
 	}
 	c, err := attest.ParseCode(code)
 	if err != nil {
-		return amane.Invalid("Not a verification code.", amane.FieldError{Field: "code", Rule: "AMN-XXXXX-XXXXX"})
+		return d.invalidInput(ctx, "attestation code", amane.Invalid("Not a verification code.", amane.FieldError{Field: "code", Rule: "AMN-XXXXX-XXXXX"}))
 	}
 	r, err := g.store.AttestationByCode(ctx, c)
+	if amane.ErrorCode(err) == amane.ENOTFOUND {
+		return d.refuseUnknown(ctx, "attestation code")
+	} else if err != nil {
+		return err
+	}
+	// An agent revokes its agency's employers' attestations only; another's answers as an unknown code.
+	emp, err := g.store.EmployerByID(ctx, r.EmployerID)
 	if err != nil {
 		return err
 	}
-	if err := d.grant(ctx, []string{employerRef(r.EmployerID)}, []string{"attestation:" + c}, "revoke"); err != nil {
+	rule, ok := d.employerScope(emp)
+	if !ok {
+		return d.refuseOutOfScope(ctx, employerRef(r.EmployerID), rule)
+	}
+	if err := d.grant(ctx, []string{employerRef(r.EmployerID)}, []string{"attestation:" + c}, "revoke: "+rule); err != nil {
 		return err
 	}
 	return g.store.RevokeAttestation(ctx, c, g.Now().UTC().Format(time.RFC3339), reason)

@@ -485,6 +485,20 @@ func noRecord() error {
 	return amane.Errorf(amane.ENOTFOUND, "No record in your scope has this number.")
 }
 
+// refuseOutsideBegin journals a refusal the gate decides outside begin (the sentinel's console), with
+// no purpose (these actions take none), and returns err; if the journal fails, that failure instead.
+func (g *Gate) refuseOutsideBegin(ctx context.Context, p *amane.Principal, action, reason string, err error) error {
+	if g.journal == nil || g.unchecked {
+		return err
+	}
+	e := journal.Entry{Principal: p.ID, Role: p.Role, Scope: p.Scope(), Action: action, Outcome: journal.Denied, Reason: reason,
+		RequestID: amane.RequestIDFromContext(ctx)}
+	if _, jerr := g.journal.Append(ctx, e); jerr != nil {
+		return jerr
+	}
+	return err
+}
+
 // refuseUnknown journals a lookup that found no record and returns noRecord. The entry holds no
 // record and not the number typed (it may be a real person's, or a guess): only what kind of lookup
 // it was. A purpose refused at begin is the answer instead, as it is for a record that exists.

@@ -275,7 +275,7 @@ func (g *Gate) SearchEmployees(ctx context.Context, query string, limit int) ([]
 	}
 	words := amane.NameWords(query)
 	if len(words) == 0 || len(words) > 8 {
-		return nil, amane.Invalid("Search with 1 to 8 words of a name.", amane.FieldError{Field: "name", Rule: "must hold 1 to 8 words"})
+		return nil, d.invalidInput(ctx, "name query", amane.Invalid("Search with 1 to 8 words of a name.", amane.FieldError{Field: "name", Rule: "must hold 1 to 8 words"}))
 	}
 	if limit <= 0 || limit > 200 {
 		limit = 50

@@ -139,7 +139,7 @@ func (g *Gate) Alerts(ctx context.Context, before int64, limit int) ([]amane.Sec
 		return nil, amane.Errorf(amane.EUNAUTHORIZED, "Sign in first.")
 	}
 	if !slices.Contains(mayWatch, p.Role) {
-		return nil, amane.Errorf(amane.EFORBIDDEN, "Security officers, auditors and the DPO only.")
+		return nil, g.refuseOutsideBegin(ctx, p, "sentinel-alerts", "role "+p.Role+" may not watch", amane.Errorf(amane.EFORBIDDEN, "Security officers, auditors and the DPO only."))
 	}
 	if limit <= 0 || limit > 500 {
 		limit = 500
@@ -163,7 +163,7 @@ func (g *Gate) Lift(ctx context.Context, principal string) (int, error) {
 		return 0, amane.Errorf(amane.EUNAUTHORIZED, "Sign in first.")
 	}
 	if p.Role != amane.RoleSecurity && p.Role != amane.RoleSystem {
-		return 0, amane.Errorf(amane.EFORBIDDEN, "Only a security officer lifts the sentinel's responses.")
+		return 0, g.refuseOutsideBegin(ctx, p, actLift, "role "+p.Role+" may not lift", amane.Errorf(amane.EFORBIDDEN, "Only a security officer lifts the sentinel's responses."))
 	}
 	kind, id := principalRef(principal)
 	if kind != "account" && kind != "token" {
