@@ -482,7 +482,7 @@ func (d *decision) invalidInput(ctx context.Context, what string, err error) err
 // that finds nothing the principal may reach: an unknown number and one outside the principal's scope
 // read the same, so that no answer tells whether a number exists.
 func noRecord() error {
-	return amane.Errorf(amane.ENOTFOUND, "No record in your scope has this number.")
+	return amane.Errorf(amane.ENOTFOUND, "Not found: no record in your scope has this number.")
 }
 
 // refuseOutsideBegin journals a refusal the gate decides outside begin (the sentinel's console), with

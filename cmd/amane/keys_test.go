@@ -168,7 +168,7 @@ func TestEraseOnTheCLI(t *testing.T) {
 		if !strings.Contains(out, "Erased insured person #") {
 			t.Fatalf("erase: %s", out)
 		}
-		if code, _, errOut := amaneCLI(t, "employee", "show", "--data", data, "--imm", rows[1][0]); code != 1 || !strings.Contains(errOut, "not found") {
+		if code, _, errOut := amaneCLI(t, "employee", "show", "--data", data, "--imm", rows[1][0]); code != 1 || !strings.Contains(strings.ToLower(errOut), "not found") {
 			t.Fatalf("erased person: exit %d %s", code, errOut)
 		}
 		var e struct{ Nom string }

@@ -284,7 +284,7 @@ func TestBadIdentifierOnTheCLI(t *testing.T) {
 		t.Fatalf("the error quotes the RIB")
 	}
 	code, _, errOut = amaneCLI(t, "employer", "show", "--data", data, "--affiliation", rows[2][0])
-	if code != 1 || !strings.Contains(errOut, "not found") {
+	if code != 1 || !strings.Contains(strings.ToLower(errOut), "not found") {
 		t.Fatalf("employer of a refused load: exit %d %s", code, errOut)
 	}
 	t.Run("ErrPassphraseFlag", func(t *testing.T) {
