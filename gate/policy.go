@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -497,6 +498,22 @@ func (g *Gate) refuseOutsideBegin(ctx context.Context, p *amane.Principal, actio
 		return jerr
 	}
 	return err
+}
+
+// refuseConflict journals a write the store refused because a unique value is taken (an immatriculation,
+// a CIN, an affiliation): the answer must say so for honest users, so it tells whether the value
+// exists, and a run of them is a signal; the entry names the field, never the value. Other errors
+// pass through.
+func (d *decision) refuseConflict(ctx context.Context, err error) error {
+	if amane.ErrorCode(err) != amane.ECONFLICT {
+		return err
+	}
+	var ae *amane.Error
+	field := "record"
+	if errors.As(err, &ae) && len(ae.Fields) > 0 {
+		field = ae.Fields[0].Field
+	}
+	return d.deny(ctx, "", "conflict: "+field+" taken", err)
 }
 
 // refuseUnknown journals a lookup that found no record and returns noRecord. The entry holds no

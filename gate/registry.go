@@ -68,7 +68,7 @@ func (g *Gate) CreateEmployer(ctx context.Context, e *amane.Employer) error {
 	}
 	id, err := g.store.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return g.SealEmployer(id, e) })
 	if err != nil {
-		return err
+		return d.refuseConflict(ctx, err)
 	}
 	e.ID = id
 	return d.grant(ctx, []string{employerRef(id)}, allEmployerFields, rule)
@@ -361,7 +361,7 @@ func (g *Gate) CreateEmployee(ctx context.Context, e *amane.Employee) error {
 	}
 	id, err := g.store.CreateEmployee(ctx, func(id int64) (*amane.EmployeeRecord, error) { return g.SealEmployee(id, e) }, e.Employments)
 	if err != nil {
-		return err
+		return d.refuseConflict(ctx, err)
 	}
 	e.ID = id
 	return d.grant(ctx, []string{employeeRef(id)}, allEmployeeFields, rule)
@@ -399,7 +399,7 @@ func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
 		return err
 	}
 	e.ID = old.ID
-	return g.store.UpdateEmployee(ctx, r)
+	return d.refuseConflict(ctx, g.store.UpdateEmployee(ctx, r))
 }
 
 // EraseEmployee destroys an insured person's personal fields (crypto-shredding: their data key, the
