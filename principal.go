@@ -113,8 +113,13 @@ const (
 
 var purposeCodeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
-// CompileReference compiles a purpose's reference pattern, anchored at both ends.
+// CompileReference compiles a purpose's reference pattern, anchored at both ends. The pattern must
+// compile on its own first, so that a pattern such as "a)|(b" cannot close the anchoring group and
+// match any text that merely starts with "a".
 func (c PurposeChoice) CompileReference() (*regexp.Regexp, error) {
+	if _, err := regexp.Compile(c.Reference); err != nil {
+		return nil, err
+	}
 	return regexp.Compile(`^(?:` + c.Reference + `)$`)
 }
 

@@ -456,6 +456,7 @@ func TestPurposesConfiguration(t *testing.T) {
 		"NoPattern":  {Code: "x", Label: "X"},
 		"NoFormat":   {Code: "x", Label: "X", Reference: `X-\d{4}`},
 		"BadPattern": {Code: "x", Label: "X", Reference: `X-(\d{4}`, Format: "X-NNNN"},
+		"Unanchored": {Code: "x", Label: "X", Reference: `X-\d{4})|(.*`, Format: "X-NNNN"},
 		"BadCode":    {Code: "X Y", Label: "X", Reference: `X-\d{4}`, Format: "X-NNNN"},
 		"LongCode":   {Code: strings.Repeat("x", 33), Label: "X", Reference: `X-\d{4}`, Format: "X-NNNN"},
 	} {
