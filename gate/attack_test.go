@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"amane"
 	"amane/amanetest"
 	"amane/attest"
 	"amane/gate"
 	"amane/journal"
+	"amane/sentinel"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -623,6 +625,41 @@ func TestRevokeAndConsoleRefusalsJournaled(t *testing.T) {
 		}
 		if e := last(t, r, "account/80"); e.Outcome != journal.Denied || e.Action != "sentinel-lift" {
 			t.Errorf("journaled as %+v", e)
+		}
+	})
+}
+
+// events is a sentinel that records what the gate reports, and admits everyone.
+type events struct{ got []sentinel.Event }
+
+func (s *events) Observe(e sentinel.Event) []sentinel.Response { s.got = append(s.got, e); return nil }
+func (s *events) Admit(string, time.Time) string               { return "" }
+func (s *events) Standing(string) string                       { return "" }
+func (s *events) Hold(string, string)                          {}
+func (s *events) Lift(string)                                  {}
+
+// TestPendingEmploymentIsNotHome: the sentinel counts a read of a record outside the principal's
+// home more; a pending employment at the principal's agency must not make a stranger's record
+// "inside home" (before, it did, and the sentinel saw the B04 reads as ordinary).
+func TestPendingEmploymentIsNotHome(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		f := fixtureOf(r)
+		twoEmployers(t, f)
+		stranger(t, f) // validated at RABAT-AGDAL, pending at CASA-ANFA
+		only := Employee("723456789", "EG445566", "Bennis", "Hind", "1234567")
+		only.Employments[0].State = amane.EmploymentPending // nowhere validated
+		if err := f.gate.CreateEmployee(f.ctx, only); err != nil {
+			t.Fatal(err)
+		}
+		s := &events{}
+		f.gate.UseSentinel(s)
+		casa := amanetest.As(&amane.Principal{ID: "account/90", Role: amane.RoleAgent, Agency: "CASA-ANFA"})
+		for _, imm := range []string{"523456789", "723456789"} {
+			s.got = nil
+			f.gate.Employee(casa, imm)
+			if len(s.got) != 1 || s.got[0].RecordHome == "" || s.got[0].RecordHome == "CASA-ANFA" || s.got[0].Outcome != journal.Denied {
+				t.Errorf("%s: the sentinel saw %+v", imm, s.got)
+			}
 		}
 	})
 }
