@@ -47,12 +47,6 @@ func (s *Server) declarationRoutes() map[string]http.HandlerFunc {
 	}
 }
 
-// declarationList is the body of GET …/declarations/{period}: principal first, then complementary
-// declarations by number.
-type declarationList struct {
-	Declarations []amane.Declaration `json:"declarations"`
-}
-
 // declarationHistory is the body of GET …/declarations: newest period first, without lines.
 type declarationHistory struct {
 	Declarations []amane.DeclarationSummary `json:"declarations"`
