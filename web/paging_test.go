@@ -1,8 +1,12 @@
 package web_test
 
 import (
+	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 
+	"amane"
 	"amane/amanetest"
 )
 
@@ -56,5 +60,34 @@ func testAPIPaging(t *testing.T, r *amanetest.Registry) {
 	code, m, _ = a.do(t, "POST", "/api/v1/employees/search", map[string]any{"name": "said", "limit": 1}, a.token)
 	if code != 200 || len(m["salaries"].([]any)) != 1 || m["more"] != true {
 		t.Errorf("a name search of limit 1 with two matches: %d %v", code, m)
+	}
+}
+
+// TestPagesNextPage: the employer page shows one page of employees and a link to the next, which
+// shows the rest; an agent's (POST, purpose in the form) carries the cursor in the form. Both stores.
+func TestPagesNextPage(t *testing.T) { amanetest.Each(t, testPagesNextPage) }
+
+func testPagesNextPage(t *testing.T, r *amanetest.Registry) {
+	p := newPages(t, r)
+	sys := amanetest.Context(amane.RoleSystem)
+	for i := range amane.MaxPage { // 2 seeded + 50: two pages
+		e := &amane.Employee{Immatriculation: fmt.Sprintf("5%08d", i+1), CIN: fmt.Sprintf("KZ%05d", i), Surname: "Lahlou", FirstName: "Omar",
+			AffiliationDate: "2021-06-01", Employments: []amane.Employment{{Affiliation: "1234567", Since: "2021-06-01", State: amane.EmploymentValidated}}}
+		if err := r.Gate.CreateEmployee(sys, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := &visitor{p: p}
+	if resp, _ := v.signIn("paie-souss", testPassword, p.code("paie-souss", p.now)); resp.StatusCode != 303 {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	resp, body := v.do("GET", "/mon-entreprise", nil, nil)
+	link := regexp.MustCompile(`href="\?suite=([A-Za-z0-9_-]+)" id="page-suivante"`).FindStringSubmatch(body)
+	if resp.StatusCode != 200 || strings.Count(body, "<tr>")-1 != amane.MaxPage || link == nil {
+		t.Fatalf("the first page: %d, %d rows, link %v", resp.StatusCode, strings.Count(body, "<tr>")-1, link)
+	}
+	resp, body = v.do("GET", "/mon-entreprise?suite="+link[1], nil, nil)
+	if resp.StatusCode != 200 || strings.Count(body, "<tr>")-1 != 2 || strings.Contains(body, "page-suivante") {
+		t.Fatalf("the second page: %d, %d rows", resp.StatusCode, strings.Count(body, "<tr>")-1)
 	}
 }

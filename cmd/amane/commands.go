@@ -342,6 +342,7 @@ func cmdShow(ctx context.Context, kind string, args []string, stdout, stderr io.
 	cin := fs.String("cin", "", "insured person's CIN (or passport number)")
 	imm := fs.String("imm", "", "insured person's immatriculation number")
 	reveal := fs.String("reveal", "", "fields to show in clear instead of masked (cin, passeport, representant.cin, email, telephone, rib, mandataire, or *); journaled")
+	cursor := fs.String("cursor", "", "employer show: the \"next\" of the page before (employees come 50 at a time)")
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
 	}
@@ -357,7 +358,7 @@ func cmdShow(ctx context.Context, kind string, args []string, stdout, stderr io.
 	var v any
 	switch {
 	case kind == "employer" && *aff != "":
-		v, err = reg.gate.Employer(ctx, *aff)
+		v, err = reg.gate.EmployerPage(ctx, *aff, amane.Page{Cursor: *cursor})
 	case kind == "employee" && *imm != "" && *cin == "":
 		v, err = reg.gate.Employee(ctx, *imm)
 	case kind == "employee" && *cin != "" && *imm == "":
