@@ -116,14 +116,17 @@ type Employment struct {
 type EmployerWithEmployees struct {
 	Employer
 	Employees []Employee `json:"salaries"`
+	// Next is the cursor of the next page of employees (see Page), "" on the last.
+	Next string `json:"next,omitempty"`
 }
 
 // Registry is the service every adapter calls. Its implementation (package gate) is the one door:
 // it decrypts only after deciding who asks and why.
 type Registry interface {
 	Declarations
+	Pager
 
-	// Employer returns the employer with its employees. ENOTFOUND if none.
+	// Employer returns the employer with the first page of its employees (EmployerPage). ENOTFOUND if none.
 	Employer(ctx context.Context, affiliation string) (*EmployerWithEmployees, error)
 	// CreateEmployer validates and stores a new employer. EINVALID (every bad field at once),
 	// ECONFLICT if the affiliation exists.
@@ -136,7 +139,7 @@ type Registry interface {
 	// EmployeesByCIN returns the insured people holding a CIN (normally one). EINVALID if it is malformed.
 	EmployeesByCIN(ctx context.Context, cin string) ([]Employee, error)
 	// SearchEmployees finds insured people whose names contain every word of query, ignoring case and
-	// accents. EINVALID if the query has no word.
+	// accents, at most limit (capped at MaxPage). EINVALID if the query has no word.
 	SearchEmployees(ctx context.Context, query string, limit int) ([]Employee, error)
 	// CreateEmployee validates and stores a new insured person with its employments.
 	// EINVALID, ECONFLICT (immatriculation or CIN taken), ENOTFOUND (unknown employer).

@@ -152,8 +152,9 @@ type Declarations interface {
 	// Submitting content already accepted returns the first result. d.Seq > 0 asks for a
 	// complementary declaration of an accepted period.
 	SubmitDeclaration(ctx context.Context, d *Declaration) (*DeclarationResult, error)
-	// Declaration returns the declarations of a period (principal first, then complementary ones).
-	// ENOTFOUND if none.
+	// Declaration returns the declarations of a period (principal first, then complementary ones),
+	// every line: for writing a file back (an export, counted and admitted whole by the sentinel);
+	// DeclarationPage reads them a page at a time. ENOTFOUND if none.
 	Declaration(ctx context.Context, affiliation, period string) ([]Declaration, error)
 	// DeclarationHistory lists an employer's declarations, newest period first, without lines.
 	DeclarationHistory(ctx context.Context, affiliation string) ([]DeclarationSummary, error)

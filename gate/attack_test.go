@@ -637,6 +637,7 @@ func (s *events) Admit(string, time.Time) string               { return "" }
 func (s *events) Standing(string) string                       { return "" }
 func (s *events) Hold(string, string)                          {}
 func (s *events) Lift(string)                                  {}
+func (s *events) AdmitRelease([]sentinel.Event) string         { return "" }
 
 // TestPendingEmploymentIsNotHome: the sentinel counts a read of a record outside the principal's
 // home more; a pending employment at the principal's agency must not make a stranger's record

@@ -515,6 +515,7 @@ type blobLine struct {
 	kind    int
 	subject int64
 	sealed  []byte
+	skip    bool // off the page being read: left sealed and out of the answer
 }
 
 var errBlob = errors.New("integrity: a declaration's sealed lines are malformed")
@@ -547,69 +548,16 @@ func parseBlob(b []byte) ([]blobLine, error) {
 	return out, nil
 }
 
-// Declaration implements amane.Declarations: the period's declarations with their lines, journaled
-// once per person shown.
+// Declaration implements amane.Declarations: the period's declarations with every line, for a
+// file written back — an export, journaled once per person and admitted whole by the sentinel.
+// DeclarationPage reads them a page at a time.
 func (g *Gate) Declaration(ctx context.Context, affiliation, period string) ([]amane.Declaration, error) {
-	d, err := g.begin(ctx, actRead)
+	d, err := g.begin(ctx, actExport)
 	if err != nil {
 		return nil, err
 	}
-	emp, rule, err := g.employerInScope(ctx, d, affiliation)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := amane.ParsePeriod(period); err != nil {
-		return nil, amane.Invalid(err.Error(), amane.FieldError{Field: "periode", Rule: err.Error()})
-	}
-	recs, err := g.store.Declarations(ctx, emp.ID, period)
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) == 0 {
-		return nil, amane.Errorf(amane.ENOTFOUND, "No declaration for this period.")
-	}
-	lines := make([][]blobLine, len(recs))
-	refs := []string{employerRef(emp.ID)}
-	for i, r := range recs {
-		if lines[i], err = parseBlob(r.Lines); err != nil {
-			return nil, err
-		}
-		for _, l := range lines[i] {
-			ref := amane.DataKeyRef{Kind: l.kind, Subject: l.subject}.VaultSubject()
-			if l.kind == amane.KeyHistory {
-				ref = employeeRef(l.subject)
-			}
-			if !slices.Contains(refs, ref) {
-				refs = append(refs, ref)
-			}
-		}
-	}
-	fields := []string{fDeclaration, fImm, fSurname, fFirstName}
-	if d.revealed(amane.FieldCIN) {
-		fields = append(fields, fCIN)
-	}
-	if err := d.grant(ctx, refs, fields, rule); err != nil {
-		return nil, err
-	}
-	// Only now: the keys, then the lines.
-	keys, err := g.declarationKeys(ctx, emp.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]amane.Declaration, len(recs))
-	for i, r := range recs {
-		decl, err := g.openDeclaration(emp, r, lines[i], keys, 0)
-		if err != nil {
-			return nil, err
-		}
-		for j := range decl.New {
-			if !d.revealed(amane.FieldCIN) {
-				decl.New[j].CIN = maskIf(decl.New[j].CIN, amane.MaskCIN)
-			}
-		}
-		out[i] = *decl
-	}
-	return out, nil
+	ds, _, err := g.declarationRead(ctx, d, affiliation, period, 0, -1)
+	return ds, err
 }
 
 // declarationKeys returns the wrapped keys an employer's declarations are sealed under: its people's
@@ -647,7 +595,7 @@ func (g *Gate) openDeclaration(emp *amane.EmployerRecord, r *amane.DeclarationRe
 	open := map[amane.DataKeyRef]*vault.HistoryKey{}
 	var err error
 	for i, l := range lines {
-		if only != 0 && (l.kind != amane.KeyHistory || l.subject != only) {
+		if l.skip || (only != 0 && (l.kind != amane.KeyHistory || l.subject != only)) {
 			continue
 		}
 		ref := amane.DataKeyRef{Kind: l.kind, Subject: l.subject}
@@ -740,12 +688,17 @@ func (g *Gate) DeclarationHistory(ctx context.Context, affiliation string) ([]am
 }
 
 // Preetabli implements amane.Declarations: the employer block and one zero line per insured person
-// with a validated employment, read through Employer (journaled per person).
+// with a validated employment. It is a file of all the employer's people, not paged (the employer
+// declares from it whole): an export, journaled per person and admitted whole by the sentinel.
 func (g *Gate) Preetabli(ctx context.Context, affiliation, period string) (*amane.Declaration, error) {
 	if _, err := amane.ParsePeriod(period); err != nil {
 		return nil, amane.Invalid(err.Error(), amane.FieldError{Field: "periode", Rule: err.Error()})
 	}
-	e, err := g.Employer(ctx, affiliation)
+	dec, err := g.begin(ctx, actExport)
+	if err != nil {
+		return nil, err
+	}
+	e, err := g.employerRead(ctx, dec, affiliation, 0, -1)
 	if err != nil {
 		return nil, err
 	}

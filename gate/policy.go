@@ -70,6 +70,9 @@ type Sentinel interface {
 	Observe(e sentinel.Event) []sentinel.Response
 	// Admit is "" when the principal's request may go on, sentinel.Suspend or sentinel.Throttle if not.
 	Admit(principal string, now time.Time) string
+	// AdmitRelease counts, before anything is released, the records a response would release (one
+	// event per record): "" if the release may go on, sentinel.Suspend if it would cross a ceiling.
+	AdmitRelease(es []sentinel.Event) string
 	// Standing is the strongest response in force; Hold imposes one (restored from the store); Lift
 	// ends them (a security officer's decision).
 	Standing(principal string) string
@@ -83,37 +86,14 @@ func (g *Gate) UseSentinel(s Sentinel) *Gate {
 	return g
 }
 
-// observe reports journaled decisions to the sentinel.
+// observe reports journaled decisions to the sentinel (refusals; grants were admitted before
+// release, see admit).
 func (d *decision) observe(es []journal.Entry) {
 	if d.g.sentinel == nil {
 		return
 	}
-	home := d.p.Agency
-	if d.p.Role == amane.RoleEmployer {
-		home = d.p.Affiliation
-	}
-	role := d.p.Role
-	switch role {
-	case amane.RoleOperator, amane.RoleIntegration:
-		role = "integration"
-	case amane.RoleDPO, amane.RoleSecurity, amane.RoleAuditor:
-		role = amane.RoleSupervisor
-	}
-	action := "write"
-	switch d.action {
-	case actRead, actReveal:
-		action = "read"
-	case actSearch:
-		action = "search"
-	case actAttest:
-		action = "attest"
-	case actLog, actProof, actAudit:
-		return // the journal's own views release no personal data
-	}
-	now := d.g.Now().UTC()
-	for _, e := range es {
-		d.g.sentinel.Observe(sentinel.Event{Time: now, Principal: d.p.ID, Role: role, Home: home, Action: action,
-			Record: e.Record, RecordHome: d.homes[e.Record], Purpose: e.Purpose, Outcome: e.Outcome})
+	for _, e := range d.sentinelEvents(es) {
+		d.g.sentinel.Observe(e)
 	}
 }
 
@@ -350,14 +330,14 @@ func (d *decision) appendGranted(ctx context.Context, es []journal.Entry) error 
 	if d.pending != nil { // fail closed: a path that forgot refusePending still releases nothing
 		return d.deny(ctx, es[0].Record, d.pendingReason, d.pending)
 	}
+	if err := d.admit(ctx, es); err != nil {
+		return err
+	}
 	var err error
 	if len(es) == 1 {
 		_, err = d.g.journal.Append(ctx, es[0])
 	} else {
 		err = d.g.journal.AppendAll(ctx, es)
-	}
-	if err == nil {
-		d.observe(es)
 	}
 	return err
 }

@@ -10,47 +10,9 @@ import (
 	"amane/ids"
 )
 
-// Employer implements amane.Registry: the employer and its employees, one journal entry per record.
+// Employer implements amane.Registry: the employer and the first page of its employees (EmployerPage).
 func (g *Gate) Employer(ctx context.Context, affiliation string) (*amane.EmployerWithEmployees, error) {
-	d, err := g.begin(ctx, actRead)
-	if err != nil {
-		return nil, err
-	}
-	r, rule, err := g.employerInScope(ctx, d, affiliation)
-	if err != nil {
-		return nil, err
-	}
-	recs, jobs, err := g.store.EmployeesOf(ctx, r.ID)
-	if err != nil {
-		return nil, err
-	}
-	recs, jobs = validatedEmployees(recs, jobs) // a pending employment is not an employee yet
-	refs := make([]string, 0, 1+len(recs))
-	refs = append(refs, employerRef(r.ID))
-	for _, rec := range recs {
-		refs = append(refs, employeeRef(rec.ID))
-	}
-	fields := append(d.fieldsShown(employerClear, amane.FieldRepCIN, amane.FieldEmail, amane.FieldPhone, amane.FieldRIB, amane.FieldMandataire),
-		d.fieldsShown(employeeClear, amane.FieldCIN, amane.FieldPassport)...)
-	if err := d.grant(ctx, refs, fields, rule); err != nil {
-		return nil, err
-	}
-	e, err := g.openEmployer(r)
-	if err != nil {
-		return nil, err
-	}
-	d.maskEmployer(e)
-	out := &amane.EmployerWithEmployees{Employer: *e, Employees: make([]amane.Employee, 0, len(recs))}
-	for i, rec := range recs {
-		emp, err := g.openEmployee(rec)
-		if err != nil {
-			return nil, err
-		}
-		d.maskEmployee(emp)
-		emp.Employments = []amane.Employment{jobs[i]}
-		out.Employees = append(out.Employees, *emp)
-	}
-	return out, nil
+	return g.EmployerPage(ctx, affiliation, amane.Page{})
 }
 
 // CreateEmployer implements amane.Registry.
@@ -264,45 +226,13 @@ func (g *Gate) EmployeesByCIN(ctx context.Context, cin string) ([]amane.Employee
 	return g.release(ctx, d, recs, jobs, rule)
 }
 
-// SearchEmployees implements amane.Registry. Candidates come from the name-word blind indexes, narrowed
-// to the principal's scope; each is confirmed on its decrypted names (inside the gate), so that a
-// truncated-index collision never shows a wrong person; only the confirmed ones are journaled and
-// released.
+// SearchEmployees implements amane.Registry: SearchEmployeesPage's people.
 func (g *Gate) SearchEmployees(ctx context.Context, query string, limit int) ([]amane.Employee, error) {
-	d, err := g.begin(ctx, actSearch)
+	p, err := g.SearchEmployeesPage(ctx, query, limit)
 	if err != nil {
 		return nil, err
 	}
-	words := amane.NameWords(query)
-	if len(words) == 0 || len(words) > 8 {
-		return nil, d.invalidInput(ctx, "name query", amane.Invalid("Search with 1 to 8 words of a name.", amane.FieldError{Field: "name", Rule: "must hold 1 to 8 words"}))
-	}
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
-	idx := make([][]byte, len(words))
-	for i, w := range words {
-		idx[i] = g.vault.Index(kName, w)
-	}
-	recs, err := g.store.EmployeesByNameIndex(ctx, idx, limit)
-	if err != nil {
-		return nil, err
-	}
-	recs, jobs, rule, err := g.inScope(ctx, d, recs)
-	if err != nil {
-		return nil, err
-	}
-	keep, keepJobs := recs[:0], jobs[:0]
-	for i, r := range recs {
-		e, err := g.openEmployee(r)
-		if err != nil {
-			return nil, err
-		}
-		if containsAll(amane.NameWords(e.Surname+" "+e.FirstName), words) {
-			keep, keepJobs = append(keep, r), append(keepJobs, jobs[i])
-		}
-	}
-	return g.release(ctx, d, keep, keepJobs, rule)
+	return p.Employees, nil
 }
 
 func containsAll(have, want []string) bool {

@@ -39,8 +39,12 @@ func testSentinelSuspends(t *testing.T, r *amanetest.Registry) {
 	if live.Suspended("token/7") {
 		t.Fatal("suspended at 4 distinct records, the ceiling is 5")
 	}
-	if _, err := f.gate.Employer(ctx, "7654321"); err != nil { // 2 more: 6
-		t.Fatal(err)
+	// 2 more would make 6: the sentinel refuses the release before it happens, and suspends.
+	if e, err := f.gate.Employer(ctx, "7654321"); amane.ErrorCode(err) != amane.EFORBIDDEN || e != nil {
+		t.Fatalf("a read crossing the ceiling: %v, %v; want forbidden and nothing released", e, err)
+	}
+	if e := last(t, r, "token/7"); e.Outcome != "denied" || e.Reason != "release refused by the sentinel" {
+		t.Errorf("the refused release is not journaled: %+v", e)
 	}
 	if !live.Suspended("token/7") {
 		t.Fatalf("not suspended after 6 distinct records; responses %+v", got)
@@ -119,8 +123,9 @@ func testSentinelResponses(t *testing.T, r *amanetest.Registry) {
 		t.Errorf("the throttled refusal is not journaled: %+v", e)
 	}
 	clock = clock.Add(2 * time.Second)
-	if _, err := f.gate.Employer(ctx, "7654321"); err != nil { // 2 more records: 6, suspended
-		t.Fatalf("a request two seconds later: %v", err)
+	// 2 more records would make 6: refused before release, suspended.
+	if _, err := f.gate.Employer(ctx, "7654321"); amane.ErrorCode(err) != amane.EFORBIDDEN {
+		t.Fatalf("a request two seconds later, crossing the ceiling: %v, want forbidden", err)
 	}
 	if !live.Suspended(p.ID) {
 		t.Fatalf("not suspended; standing %q", live.Standing(p.ID))

@@ -53,7 +53,9 @@ type WindowRule struct {
 
 // Config holds every signal's thresholds. The zero value of a Levels disables its signal.
 type Config struct {
-	// Volume: distinct records read (read, search, export) per principal over each sliding window.
+	// Volume: distinct records reached by any channel (read, search, export, attest) per principal over
+	// each sliding window. The live gate asks before it releases (Live.AdmitRelease): a release that
+	// would reach a suspension threshold is refused, not learned of after.
 	Volume []WindowRule `json:"volume"`
 	// Baseline: today's distinct records as a multiple of the larger of the principal's own mean daily
 	// figure and its peers' (same role, same home); only past Floor records and after MinDays active days.
@@ -66,8 +68,9 @@ type Config struct {
 	Enumeration Levels `json:"enumeration"`
 	// Denied: denied requests per principal over each sliding window.
 	Denied []WindowRule `json:"denied"`
-	// Exports: distinct records exported or attested today per principal, by declared purpose ("*": any
-	// purpose not listed). A purpose that explains volume (the nightly attestation batch) gets its own.
+	// Exports: distinct records exported or attested today per principal, all purposes together (a
+	// purpose opens no allowance of its own); the thresholds are those of the event's purpose if listed
+	// here, else "*". The system principal's nightly attestation batch is outside the release signals.
 	Exports map[string]Levels `json:"exports"`
 	// Campaign: this many principals alerted on extraction signals within Window are flagged as one campaign.
 	Campaign CampaignRule `json:"campaign"`
@@ -118,11 +121,10 @@ func DefaultConfig() Config {
 			{Window: 10 * m, Levels: Levels{Alert: 4, Throttle: 6, StepUp: 9, Suspend: 12}},
 			{Window: 24 * h, Levels: Levels{Alert: 5, Throttle: 8, StepUp: 10, Suspend: 12}},
 		},
-		// An honest agent exports a few records a day (3% of its reads); the nightly batch attests one
-		// in twenty employers under the purpose "attestation", and is never contained for it.
+		// An honest agent exports a few records a day (3% of its reads). The nightly batch (the system
+		// principal) attests one in twenty employers and is outside these signals.
 		Exports: map[string]Levels{
-			"*":           {Alert: 30, Throttle: 60, StepUp: 100, Suspend: 150},
-			"attestation": {Alert: 50000},
+			"*": {Alert: 30, Throttle: 60, StepUp: 100, Suspend: 150},
 		},
 		Campaign: CampaignRule{Window: h, Principals: 3},
 	}

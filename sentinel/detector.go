@@ -52,7 +52,7 @@ type principal struct {
 	today       map[string]struct{}
 	outside     map[string]struct{}
 	offHours    map[string]struct{}
-	exports     map[string]map[string]struct{} // purpose -> records exported or attested today
+	exports     map[string]struct{} // records exported or attested today, whatever the purpose
 	todayHours  [24]int
 	hours       [24]int // reads per hour over closed days
 	hoursTotal  int
@@ -175,7 +175,7 @@ func (d *Detector) principal(e Event) *principal {
 		d.groups[key] = g
 	}
 	p = &principal{id: e.Principal, role: e.Role, home: e.Home, grp: g, lastSeen: map[string]int64{},
-		today: map[string]struct{}{}, outside: map[string]struct{}{}, offHours: map[string]struct{}{}, exports: map[string]map[string]struct{}{},
+		today: map[string]struct{}{}, outside: map[string]struct{}{}, offHours: map[string]struct{}{}, exports: map[string]struct{}{},
 		levels: map[string]int{}, day: -1 << 62}
 	for _, r := range d.cfg.Volume {
 		p.volume = append(p.volume, distinctWindow{w: int64(r.Window)})
@@ -230,7 +230,12 @@ func (d *Detector) Observe(e Event) []Response {
 		}
 	}
 
-	reading := e.Record != "" && (e.Action == "read" || e.Action == "search" || e.Action == "export")
+	// Every record reached, whatever the channel (read, search, export, attest), counts in the same
+	// windows: an attestation listing 140 people releases 140 people as a read of them would. (A denied
+	// read counts too, as it always did: probing is reaching.) The system principal (the CLI, which holds the keys and opens
+	// the vault without the gate) is watched for canaries and denials only: its nightly batch
+	// attests thousands of employers and nothing the gate could refuse would stop it.
+	reading := reaches(e) && e.Role != "system"
 	if reading && !slices.Contains(p.sample, e.Record) { // the last few distinct records
 		p.sample = append(p.sample, e.Record)
 		if len(p.sample) > 5 {
@@ -348,19 +353,16 @@ func (d *Detector) Observe(e Event) []Response {
 		}
 	}
 
-	// Exports and attestations against the declared purpose: distinct records today per purpose.
-	if e.Record != "" && e.Outcome == "allowed" && (e.Action == "export" || e.Action == "attest") {
+	// Exports and attestations: distinct records exported or attested today, all purposes together —
+	// stating another purpose opens no new allowance. The thresholds are the event's purpose's if the
+	// configuration names it, else "*".
+	if reading && e.Outcome == "allowed" && (e.Action == "export" || e.Action == "attest") {
 		l, ok := d.cfg.Exports[e.Purpose]
 		if !ok {
 			l = d.cfg.Exports["*"]
 		}
-		set := p.exports[e.Purpose]
-		if set == nil {
-			set = map[string]struct{}{}
-			p.exports[e.Purpose] = set
-		}
-		set[e.Record] = struct{}{}
-		n := float64(len(set))
+		p.exports[e.Record] = struct{}{}
+		n := float64(len(p.exports))
 		d.emitTracked(p, e, "exports", l.level(n), map[string]any{"window": "day", "purpose": e.Purpose,
 			"distinct_records_exported_or_attested": n, "threshold": l}, emit)
 	}
@@ -440,6 +442,12 @@ func (d *Detector) closeDay(p *principal) {
 	for _, s := range []string{"baseline", "outside-home", "off-hours", "exports"} {
 		delete(p.levels, s)
 	}
+}
+
+// reaches reports whether an event is an access to a record by a channel that shows it (read, search,
+// export, attest). Writes show nothing the principal did not send.
+func reaches(e Event) bool {
+	return e.Record != "" && (e.Action == "read" || e.Action == "search" || e.Action == "export" || e.Action == "attest")
 }
 
 // splitID splits "emp-88120394" into "emp-" and 88120394.

@@ -53,6 +53,55 @@ func (l *Live) Admit(principal string, now time.Time) string {
 	return ""
 }
 
+// AdmitRelease decides, before the gate releases anything, on a response that would release the
+// records of es (one event per record, all of one principal, as Observe takes them): the events are
+// counted in the principal's windows now, under one lock, so that concurrent requests cannot each
+// slip under a ceiling. It returns "" if the release may go on, or Suspend if the principal is
+// suspended or counting the release suspended it: releasing those records would have crossed a
+// ceiling (a suspension threshold), so nothing is released and the suspension is taken before,
+// instead of after. The responses go to OnResponse as Observe's do.
+func (l *Live) AdmitRelease(es []Event) string {
+	if len(es) == 0 {
+		return ""
+	}
+	l.events.Add(uint64(len(es)))
+	principal := es[0].Principal
+	var out []Response
+	verdict := ""
+	l.mu.Lock()
+	if l.d.Suspended(principal) {
+		verdict = Suspend
+	}
+	for _, e := range es {
+		if verdict != "" {
+			break
+		}
+		if e.Time.Before(l.last.Time) {
+			e.Time = l.last.Time
+		}
+		l.last = e
+		out = append(out, l.d.Observe(e)...)
+		if l.d.Suspended(principal) {
+			verdict = Suspend
+		}
+	}
+	if verdict != "" {
+		for _, r := range out {
+			if r.Response == Suspend && r.Evidence != nil {
+				// What the refused response would have released: the suspension came first.
+				r.Evidence["release_refused_records"] = len(es)
+			}
+		}
+	}
+	l.mu.Unlock()
+	if l.OnResponse != nil {
+		for _, r := range out {
+			l.OnResponse(r)
+		}
+	}
+	return verdict
+}
+
 // Standing is the strongest response in force for the principal (see Detector.Standing).
 func (l *Live) Standing(principal string) string {
 	l.mu.Lock()

@@ -234,3 +234,74 @@ func TestLiveAdmit(t *testing.T) {
 		t.Error("lifted principals are still held")
 	}
 }
+
+// TestPurposesShareOneAllowance: a principal attesting employers of 40 people one after another, one
+// every 1.1 s, under one purpose and under six: the same number of distinct people before its
+// suspension. Before issue 12 attestations counted per purpose per day, outside the volume windows,
+// and six purposes gave six allowances (a suspension only after ~900 people, not ~120).
+func TestPurposesShareOneAllowance(t *testing.T) {
+	purposes := []string{"dossier", "prestation", "controle", "reclamation", "contentieux", "droits-0908"}
+	run := func(n int) int {
+		d := sentinel.New(sentinel.DefaultConfig(), nil)
+		t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+		released := 0
+		for emp := 0; emp < 100 && !d.Suspended("agent-1"); emp++ {
+			at := t0.Add(time.Duration(emp) * 1100 * time.Millisecond)
+			for k := range 40 {
+				d.Observe(sentinel.Event{Time: at, Principal: "agent-1", Role: "agent", Home: "CASA-ANFA", Action: "attest",
+					Record: fmt.Sprintf("employee/%d", emp*40+k), RecordHome: "CASA-ANFA", Purpose: purposes[emp%n], Outcome: "allowed"})
+			}
+			if !d.Suspended("agent-1") {
+				released += 40
+			}
+		}
+		if !d.Suspended("agent-1") {
+			t.Errorf("%d purposes: not suspended after %d people", n, released)
+		}
+		return released
+	}
+	one, six := run(1), run(len(purposes))
+	if one != six || one >= 200 {
+		t.Errorf("people attested before suspension: %d under one purpose, %d under six; want equal and under 200", one, six)
+	}
+}
+
+// TestAdmitRelease: a release that would cross a suspension threshold is refused before it happens
+// and the principal suspended (the evidence says how many records it asked); one under it passes and
+// is counted, so that the next is measured against it.
+func TestAdmitRelease(t *testing.T) {
+	cfg := sentinel.DefaultConfig()
+	live := sentinel.NewLive(sentinel.New(cfg, nil))
+	var got []sentinel.Response
+	live.OnResponse = func(r sentinel.Response) { got = append(got, r) }
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	page := func(from, n int) []sentinel.Event {
+		var es []sentinel.Event
+		for k := from; k < from+n; k++ {
+			es = append(es, sentinel.Event{Time: t0, Principal: "account/7", Role: "agent", Home: "CASA-ANFA", Action: "read",
+				Record: fmt.Sprintf("employee/%d", k), RecordHome: "CASA-ANFA", Purpose: "dossier", Outcome: "allowed"})
+		}
+		return es
+	}
+	for i := range 3 { // 150 records: throttled and stepped up, not suspended
+		if v := live.AdmitRelease(page(i*50, 50)); v != "" {
+			t.Fatalf("page %d: %q", i, v)
+		}
+	}
+	if v := live.AdmitRelease(page(0, 50)); v != "" { // the same people again: nothing new
+		t.Fatalf("a page read again: %q", v)
+	}
+	if v := live.AdmitRelease(page(150, 50)); v != sentinel.Suspend { // would make 200, the 10-minute ceiling
+		t.Fatalf("a page crossing the ceiling: %q, want suspend", v)
+	}
+	if !live.Suspended("account/7") {
+		t.Fatal("not suspended")
+	}
+	last := got[len(got)-1]
+	if last.Response != sentinel.Suspend || last.Evidence["release_refused_records"] != 50 {
+		t.Errorf("last response %+v", last)
+	}
+	if v := live.AdmitRelease(page(500, 1)); v != sentinel.Suspend {
+		t.Errorf("a suspended principal's release: %q", v)
+	}
+}

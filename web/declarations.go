@@ -47,12 +47,6 @@ func (s *Server) declarationRoutes() map[string]http.HandlerFunc {
 	}
 }
 
-// declarationList is the body of GET …/declarations/{period}: principal first, then complementary
-// declarations by number.
-type declarationList struct {
-	Declarations []amane.Declaration `json:"declarations"`
-}
-
 // declarationHistory is the body of GET …/declarations: newest period first, without lines.
 type declarationHistory struct {
 	Declarations []amane.DeclarationSummary `json:"declarations"`
@@ -240,19 +234,26 @@ func prefersText(accept string) bool {
 	return max(q["text/plain"], q["text/*"]*0.99) > max(q["application/json"], q["*/*"]*0.99)
 }
 
-// getDeclaration is GET /api/v1/employers/{affiliation}/declarations/{period}.
+// getDeclaration is GET /api/v1/employers/{affiliation}/declarations/{period}[?cursor=…&limit=N]: one
+// page of the period's declared lines (at most amane.MaxPage), with next when more follow. The
+// whole declaration goes out only as its file (…/fichier), an export.
 func (s *Server) getDeclaration(w http.ResponseWriter, r *http.Request) {
 	aff, period, err := pathPeriod(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	ds, err := s.Registry.Declaration(r.Context(), aff, period)
+	page, err := pageOf(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, declarationList{Declarations: ds})
+	p, err := s.Registry.DeclarationPage(r.Context(), aff, period, page)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
 }
 
 // declarationHistory is GET /api/v1/employers/{affiliation}/declarations.

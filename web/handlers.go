@@ -17,8 +17,15 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 	w.Write(openapiJSON)
 }
 
+// getEmployer is GET /api/v1/employers/{affiliation}[?cursor=…&limit=N]: the employer and one page
+// of its employees (at most amane.MaxPage), with next when more follow.
 func (s *Server) getEmployer(w http.ResponseWriter, r *http.Request) {
-	e, err := s.Registry.Employer(r.Context(), r.PathValue("affiliation"))
+	page, err := pageOf(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	e, err := s.Registry.EmployerPage(r.Context(), r.PathValue("affiliation"), page)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -69,6 +76,9 @@ func (s *Server) getEmployee(w http.ResponseWriter, r *http.Request) {
 
 type employeeList struct {
 	Employees []amane.Employee `json:"salaries"`
+	// More: more people in the principal's scope match a name search than it shows (at most
+	// amane.MaxPage): narrow the search.
+	More bool `json:"more,omitempty"`
 }
 
 // searchQuery is the body of POST /api/v1/employees/search: one of the three.
@@ -80,27 +90,32 @@ type searchQuery struct {
 }
 
 // lookup runs one search: by immatriculation, CIN or name (exactly one). An unknown immatriculation is
-// an empty result, like an unknown CIN or name.
-func (s *Server) lookup(ctx context.Context, q searchQuery) ([]amane.Employee, error) {
+// an empty result, like an unknown CIN or name. more is a name search's: more match than it shows.
+func (s *Server) lookup(ctx context.Context, q searchQuery) (out []amane.Employee, more bool, err error) {
 	switch {
 	case q.Immatriculation != "" && q.CIN == "" && q.Name == "":
 		e, err := s.Registry.Employee(ctx, q.Immatriculation)
 		if amane.ErrorCode(err) == amane.ENOTFOUND {
-			return []amane.Employee{}, nil
+			return []amane.Employee{}, false, nil
 		} else if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return []amane.Employee{*e}, nil
+		return []amane.Employee{*e}, false, nil
 	case q.CIN != "" && q.Name == "" && q.Immatriculation == "":
-		return s.Registry.EmployeesByCIN(ctx, q.CIN)
+		out, err := s.Registry.EmployeesByCIN(ctx, q.CIN)
+		return out, false, err
 	case q.Name != "" && q.CIN == "" && q.Immatriculation == "":
-		return s.Registry.SearchEmployees(ctx, q.Name, q.Limit)
+		p, err := s.Registry.SearchEmployeesPage(ctx, q.Name, q.Limit)
+		if err != nil {
+			return nil, false, err
+		}
+		return p.Employees, p.More, nil
 	}
-	return nil, amane.Invalid("Search by exactly one of cin, immatriculation or name.", amane.FieldError{Field: "cin", Rule: "give exactly one of cin, immatriculation, name"})
+	return nil, false, amane.Invalid("Search by exactly one of cin, immatriculation or name.", amane.FieldError{Field: "cin", Rule: "give exactly one of cin, immatriculation, name"})
 }
 
 func (s *Server) find(w http.ResponseWriter, r *http.Request, q searchQuery) {
-	out, err := s.lookup(r.Context(), q)
+	out, more, err := s.lookup(r.Context(), q)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -108,7 +123,7 @@ func (s *Server) find(w http.ResponseWriter, r *http.Request, q searchQuery) {
 	if out == nil {
 		out = []amane.Employee{}
 	}
-	writeJSON(w, http.StatusOK, employeeList{Employees: out})
+	writeJSON(w, http.StatusOK, employeeList{Employees: out, More: more})
 }
 
 func (s *Server) findEmployees(w http.ResponseWriter, r *http.Request) {
@@ -231,4 +246,24 @@ func (s *Server) accessProof(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(proof)
+}
+
+// pageOf reads ?cursor=…&limit=N of a paged list (limit 1 to amane.MaxPage, default amane.MaxPage).
+// The cursor is the next value of the page before; the gate checks it.
+func pageOf(r *http.Request) (amane.Page, error) {
+	q := r.URL.Query()
+	p := amane.Page{Cursor: q.Get("cursor")}
+	if len(p.Cursor) > 64 {
+		return amane.Page{}, amane.Invalid("This cursor does not belong to this list: start again from the first page.",
+			amane.FieldError{Field: "cursor", Rule: "the next value of the page before"})
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > amane.MaxPage {
+			return amane.Page{}, amane.Invalid("limit must be 1 to "+strconv.Itoa(amane.MaxPage)+".",
+				amane.FieldError{Field: "limit", Rule: "an integer from 1 to " + strconv.Itoa(amane.MaxPage)})
+		}
+		p.Limit = n
+	}
+	return p, nil
 }

@@ -399,6 +399,8 @@ func TestOpenAPISchemaFields(t *testing.T) {
 		{"Employment", reflect.TypeFor[amane.Employment]()},
 		{"Representative", reflect.TypeFor[amane.Representative]()},
 		{"EmployerWithEmployees", reflect.TypeFor[amane.EmployerWithEmployees]()},
+		{"EmployeeList", reflect.TypeFor[amane.EmployeePage]()},
+		{"DeclarationList", reflect.TypeFor[amane.DeclarationPage]()},
 		{"FieldError", reflect.TypeFor[amane.FieldError]()},
 		{"AccessEntry", reflect.TypeFor[amane.AccessEntry]()},
 		{"Declaration", reflect.TypeFor[amane.Declaration]()},

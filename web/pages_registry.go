@@ -53,6 +53,7 @@ type searchView struct {
 	Name, CIN, Immatriculation string
 	Searched                   bool
 	Results                    []amane.Employee
+	More                       bool // more people match than the page shows: narrow the search
 	Staff                      bool
 }
 
@@ -72,13 +73,13 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	ctx, _ := readContext(r, view.purposeForm)
-	res, err := s.lookup(ctx, searchQuery{Name: view.Name, CIN: view.CIN, Immatriculation: view.Immatriculation})
+	res, more, err := s.lookup(ctx, searchQuery{Name: view.Name, CIN: view.CIN, Immatriculation: view.Immatriculation})
 	if err != nil {
 		s.pageError(w, r, v, err, "search", "Recherche d'un assuré", view)
 		return
 	}
 	view.Searched = true
-	view.Results = res
+	view.Results, view.More = res, more
 	s.render(w, r, v, http.StatusOK, "search", "Recherche d'un assuré", pageData{Data: view})
 }
 
@@ -146,7 +147,16 @@ func (s *Server) showEmployer(w http.ResponseWriter, r *http.Request, v *visit, 
 func (s *Server) showEmployerWith(w http.ResponseWriter, r *http.Request, v *visit, aff string, own bool, status int, d pageData) {
 	view := employerView{purposeForm: s.purposeForm(r), Affiliation: aff, Staff: v.staff(), RevealPurpose: v.account.Role != amane.RoleInsured, Own: own}
 	ctx, reveal := readContext(r, view.purposeForm)
-	e, err := s.Registry.Employer(ctx, aff)
+	// One page of employees at a time: ?suite= (GET, an employer user's own page) or the form's suite
+	// (POST, staff, whose purpose travels in the form). The cursor is opaque and holds no identifier.
+	cursor := r.URL.Query().Get("suite")
+	if r.Method == http.MethodPost {
+		cursor = r.PostFormValue("suite")
+	}
+	if len(cursor) > 64 {
+		cursor = ""
+	}
+	e, err := s.Registry.EmployerPage(ctx, aff, amane.Page{Cursor: cursor})
 	if err != nil {
 		s.pageError(w, r, v, err, "employer", "Employeur", view)
 		return

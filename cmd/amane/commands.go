@@ -342,6 +342,7 @@ func cmdShow(ctx context.Context, kind string, args []string, stdout, stderr io.
 	cin := fs.String("cin", "", "insured person's CIN (or passport number)")
 	imm := fs.String("imm", "", "insured person's immatriculation number")
 	reveal := fs.String("reveal", "", "fields to show in clear instead of masked (cin, passeport, representant.cin, email, telephone, rib, mandataire, or *); journaled")
+	cursor := fs.String("cursor", "", "employer show: one page of employees (at most 50), from the \"next\" of the page before; without it, every page")
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
 	}
@@ -357,7 +358,7 @@ func cmdShow(ctx context.Context, kind string, args []string, stdout, stderr io.
 	var v any
 	switch {
 	case kind == "employer" && *aff != "":
-		v, err = reg.gate.Employer(ctx, *aff)
+		v, err = employerShow(ctx, reg, *aff, *cursor)
 	case kind == "employee" && *imm != "" && *cin == "":
 		v, err = reg.gate.Employee(ctx, *imm)
 	case kind == "employee" && *cin != "" && *imm == "":
@@ -539,4 +540,24 @@ func alertSinks(syslogTo, webhook, secretFile string, stderr io.Writer) (*alert.
 		return nil, nil
 	}
 	return alert.NewDispatcher(slog.New(slog.NewJSONHandler(stderr, nil)), sinks...), nil
+}
+
+// employerShow reads an employer through the gate a page of employees at a time (each page journaled
+// per person, as any principal's): the page at cursor, or, without one, every page gathered — the
+// administrator at the console sees the whole employer, as before pages.
+func employerShow(ctx context.Context, reg *registry, aff, cursor string) (*amane.EmployerWithEmployees, error) {
+	e, err := reg.gate.EmployerPage(ctx, aff, amane.Page{Cursor: cursor})
+	if err != nil || cursor != "" {
+		return e, err
+	}
+	for next := e.Next; next != ""; {
+		p, err := reg.gate.EmployerPage(ctx, aff, amane.Page{Cursor: next})
+		if err != nil {
+			return nil, err
+		}
+		e.Employees = append(e.Employees, p.Employees...)
+		next = p.Next
+	}
+	e.Next = ""
+	return e, nil
 }

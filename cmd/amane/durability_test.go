@@ -412,29 +412,35 @@ func (d *durability) listing(client *http.Client, url, when string) (map[string]
 		go func() {
 			defer wg.Done()
 			for aff := range work {
-				req, _ := http.NewRequest("GET", url+"/api/v1/employers/"+aff, nil)
-				apiHeaders(req, d.token)
-				resp, err := client.Do(req)
-				if err != nil {
-					d.t.Errorf("%s: GET employer %s: %v", when, aff, err)
-					continue
+				for cursor := ""; ; { // employees come a page at a time (at most 50), next names the following one
+					req, _ := http.NewRequest("GET", url+"/api/v1/employers/"+aff+"?cursor="+cursor, nil)
+					apiHeaders(req, d.token)
+					resp, err := client.Do(req)
+					if err != nil {
+						d.t.Errorf("%s: GET employer %s: %v", when, aff, err)
+						break
+					}
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					var e struct {
+						Affiliation string   `json:"affiliation"`
+						Salaries    []durGot `json:"salaries"`
+						Next        string   `json:"next"`
+					}
+					if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &e) != nil || e.Affiliation != aff {
+						d.t.Errorf("%s: GET employer %s: %d %.300s", when, aff, resp.StatusCode, b)
+						break
+					}
+					mu.Lock()
+					for i := range e.Salaries {
+						out[e.Salaries[i].Immatriculation] = &e.Salaries[i]
+					}
+					n += len(e.Salaries)
+					mu.Unlock()
+					if cursor = e.Next; cursor == "" {
+						break
+					}
 				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				var e struct {
-					Affiliation string   `json:"affiliation"`
-					Salaries    []durGot `json:"salaries"`
-				}
-				if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &e) != nil || e.Affiliation != aff {
-					d.t.Errorf("%s: GET employer %s: %d %.300s", when, aff, resp.StatusCode, b)
-					continue
-				}
-				mu.Lock()
-				for i := range e.Salaries {
-					out[e.Salaries[i].Immatriculation] = &e.Salaries[i]
-				}
-				n += len(e.Salaries)
-				mu.Unlock()
 			}
 		}()
 	}
