@@ -193,6 +193,12 @@ type DeclarationRecord struct {
 	Totals        DeclarationTotals `json:"totals"`
 	Contributions Contributions     `json:"contributions"`
 	Lines         []byte            `json:"lines"`
+	// Seal authenticates everything above but Lines (and ID): the gate's keyed MAC over the
+	// employer, period, seq, status, received, digest, header, totals and contributions, checked on
+	// every read that shows or signs them. The figures are in clear for SQL sums and history pages;
+	// the seal is what makes an edit of them in the store an integrity error. nil on a row written
+	// before seals existed (see gate.SealLegacyDeclarations).
+	Seal []byte `json:"seal,omitempty"`
 }
 
 // DeclarationPerson is what the gate needs to check and seal a line: an insured person employed by the
@@ -257,6 +263,18 @@ type DeclarationStore interface {
 	DeclarationByDigest(ctx context.Context, employerID int64, period string, digest []byte) (*DeclarationRecord, error)
 	// ImmRequests lists an employer's open immatriculation requests.
 	ImmRequests(ctx context.Context, employerID int64) ([]*ImmRequestRecord, error)
+	// HistoryKey returns an insured person's wrapped history key, empty (no Blob) when they have none
+	// yet: a B04 line naming a person declared elsewhere is sealed under their existing key.
+	HistoryKey(ctx context.Context, employeeID int64) (WrappedKey, error)
+	// ValidateEmployment turns a pending employment into a validated one. ENOTFOUND when there is no
+	// pending employment of this person at this employer.
+	ValidateEmployment(ctx context.Context, employeeID, employerID int64) error
+	// UnsealedDeclarations returns up to limit declarations without a seal (rows written before seals
+	// existed), with their lines, by id after the given one.
+	UnsealedDeclarations(ctx context.Context, after int64, limit int) ([]*DeclarationRecord, error)
+	// SetDeclarationSeal stores a declaration's seal where it has none (a legacy row the gate has
+	// checked against its sealed lines). ENOTFOUND when the row is gone or sealed already.
+	SetDeclarationSeal(ctx context.Context, id int64, seal []byte) error
 }
 
 // Data-key kinds beyond KeyEmployer and KeyEmployee.

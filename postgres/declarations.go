@@ -18,10 +18,10 @@ import (
 // and request keys in data_keys (kinds 3 and 4). A batch is one transaction whose rows go by COPY,
 // PostgreSQL's fastest way in, with ids taken from the declaration_ids sequence first.
 
-const declarationCols = `id, employer_id, period, seq, status, received, digest, header, headcount, days, payroll, capped, contributions`
+const declarationCols = `id, employer_id, period, seq, status, received, digest, header, headcount, days, payroll, capped, contributions, seal`
 
 var declarationColumns = []string{"id", "employer_id", "period", "seq", "status", "received", "digest", "header", "headcount", "days",
-	"payroll", "capped", "contributions", "due", "lines"}
+	"payroll", "capped", "contributions", "seal", "due", "lines"}
 
 var keyColumns = []string{"kind", "subject_id", "kek_version", "wrapped"}
 
@@ -38,7 +38,7 @@ func declarationRow(id int64, r *amane.DeclarationRecord) ([]any, error) {
 		return nil, err
 	}
 	return []any{id, r.EmployerID, r.Period, int32(r.Seq), r.Status, r.Received, notNil(r.Digest), string(header),
-		int64(r.Totals.Headcount), r.Totals.Days, r.Totals.Payroll, r.Totals.Capped, string(contrib), r.Contributions.Total, notNil(r.Lines)}, nil
+		int64(r.Totals.Headcount), r.Totals.Days, r.Totals.Payroll, r.Totals.Capped, string(contrib), nullable(r.Seal), r.Contributions.Total, notNil(r.Lines)}, nil
 }
 
 // notNil stores an empty byte string in a NOT NULL column as empty, not NULL.
@@ -59,7 +59,7 @@ func scanDeclaration(row pgx.Row, lines bool) (*amane.DeclarationRecord, error) 
 	var headcount int64
 	var header, contrib string
 	dest := []any{&r.ID, &r.EmployerID, &r.Period, &seq, &r.Status, &r.Received, &r.Digest, &header,
-		&headcount, &r.Totals.Days, &r.Totals.Payroll, &r.Totals.Capped, &contrib}
+		&headcount, &r.Totals.Days, &r.Totals.Payroll, &r.Totals.Capped, &contrib, &r.Seal}
 	if lines {
 		dest = append(dest, &r.Lines)
 	}
@@ -385,6 +385,48 @@ func (s *Store) ImmRequests(ctx context.Context, employerID int64) ([]*amane.Imm
 		out = append(out, &r)
 	}
 	return out, rows.Err()
+}
+
+// HistoryKey implements amane.DeclarationStore.
+func (s *Store) HistoryKey(ctx context.Context, employeeID int64) (amane.WrappedKey, error) {
+	var k amane.WrappedKey
+	var ver int64
+	err := s.pool.QueryRow(ctx, `SELECT kek_version, wrapped FROM data_keys WHERE kind = 3 AND subject_id = $1`, employeeID).Scan(&ver, &k.Blob)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return amane.WrappedKey{}, nil
+	}
+	k.Version = uint32(ver)
+	return k, err
+}
+
+// ValidateEmployment implements amane.DeclarationStore.
+func (s *Store) ValidateEmployment(ctx context.Context, employeeID, employerID int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE employments SET state = $1 WHERE employee_id = $2 AND employer_id = $3 AND state = $4`,
+		amane.EmploymentValidated, employeeID, employerID, amane.EmploymentPending)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return amane.Errorf(amane.ENOTFOUND, "No pending employment of this person at this employer.")
+	}
+	return nil
+}
+
+// UnsealedDeclarations implements amane.DeclarationStore.
+func (s *Store) UnsealedDeclarations(ctx context.Context, after int64, limit int) ([]*amane.DeclarationRecord, error) {
+	return s.declarations(ctx, true, `WHERE seal IS NULL AND id > $1 ORDER BY id LIMIT $2`, after, limit)
+}
+
+// SetDeclarationSeal implements amane.DeclarationStore.
+func (s *Store) SetDeclarationSeal(ctx context.Context, id int64, seal []byte) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE declarations SET seal = $1 WHERE id = $2 AND seal IS NULL`, seal, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return amane.Errorf(amane.ENOTFOUND, "No unsealed declaration %d.", id)
+	}
+	return nil
 }
 
 // dumpDeclarations are the Dump's last steps: data keys of the other kinds (history, request), then
