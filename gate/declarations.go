@@ -85,7 +85,7 @@ type lineSubject struct {
 	// numbered: a B04 line's number Amane does not know, sealed under a request key and answered
 	// as pending, like a known person's
 	numbered bool
-	request int                      // KeyRequest: index into the batch's requests
+	request  int // KeyRequest: index into the batch's requests
 }
 
 // SubmitDeclarations submits several declarations at once (a bulk file load): each is validated and
