@@ -144,7 +144,9 @@ func testDeclarationIsNoExistenceOracle(t *testing.T, r *amanetest.Registry) {
 // TestDeclarationFiguresAreSealed: headcount and payroll edited in the store (as an attacker with the
 // database's credentials would) make the declaration's read, its history and the attestation that
 // signs its figures refuse with an integrity error; untouched, all three answer. On both stores.
-func TestDeclarationFiguresAreSealed(t *testing.T) { amanetest.Each(t, testDeclarationFiguresAreSealed) }
+func TestDeclarationFiguresAreSealed(t *testing.T) {
+	amanetest.Each(t, testDeclarationFiguresAreSealed)
+}
 
 func testDeclarationFiguresAreSealed(t *testing.T, r *amanetest.Registry) {
 	f, d := declFixture(t, r)
