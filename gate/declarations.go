@@ -470,6 +470,21 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 		return nil
 	}
 	probs = append(probs, checkLines(d, ceiling)...)
+	prior, _, err := g.priorFigures(ctx, s.emp, d.Period, people)
+	if err != nil {
+		return err
+	}
+	var names map[int64]*amane.EmployeeRecord // the registry's, for the names of B02 lines
+	if len(d.Lines) > 0 {
+		recs, _, err := g.store.EmployeesOf(ctx, s.emp.ID)
+		if err != nil {
+			return err
+		}
+		names = make(map[int64]*amane.EmployeeRecord, len(recs))
+		for _, r := range recs {
+			names[r.ID] = r
+		}
+	}
 	// The registry's rules: every B02 number among the employer's people. An unknown number and a
 	// number employed elsewhere get one answer, without the number: a line cannot tell whether a
 	// person exists. A B04 with a number is a request an agent validates either way.
@@ -492,6 +507,12 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 			s.unknown++
 			add(lineNo(l.Line, i), "B02", "N_Num_Assure", ruleNotOurs, "", "")
 			continue
+		}
+		if err := g.checkName(l, names[p.ID], lineNo(l.Line, i), add); err != nil {
+			return err
+		}
+		if fig, ok := prior[p.ID]; ok {
+			checkRepeated(l, fig, lineNo(l.Line, i), add)
 		}
 		s.subject = append(s.subject, lineSubject{kind: amane.KeyHistory, person: p})
 	}
@@ -826,8 +847,9 @@ func (g *Gate) DeclarationHistory(ctx context.Context, affiliation string) ([]am
 	return out, nil
 }
 
-// Preetabli implements amane.Declarations: the employer block and one zero line per insured person
-// with a validated employment, read through Employer (journaled per person).
+// Preetabli implements amane.Declarations: the employer block and one line per insured person with a
+// validated employment, read through Employer (journaled per person), with the family figures of
+// record (children, allowances) and zero days and salary.
 func (g *Gate) Preetabli(ctx context.Context, affiliation, period string) (*amane.Declaration, error) {
 	if _, err := amane.ParsePeriod(period); err != nil {
 		return nil, amane.Invalid(err.Error(), amane.FieldError{Field: "periode", Rule: err.Error()})
@@ -837,11 +859,17 @@ func (g *Gate) Preetabli(ctx context.Context, affiliation, period string) (*aman
 		return nil, err
 	}
 	d := &amane.Declaration{Affiliation: e.Affiliation, Period: period, Lines: []amane.DeclarationLine{}, Header: headerOf(e.EmployerIdentity, period)}
+	var ids []int64
 	for _, emp := range e.Employees {
 		if emp.Erased || len(emp.Employments) == 0 || emp.Employments[0].State != amane.EmploymentValidated {
 			continue
 		}
 		d.Lines = append(d.Lines, amane.DeclarationLine{Imm: emp.Immatriculation, Surname: emp.Surname, FirstName: emp.FirstName})
+		ids = append(ids, emp.ID)
+	}
+	// The family figures of record: the previous declaration's (see preetabli.go).
+	if err := g.preetabliFigures(ctx, e.Affiliation, d, ids); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

@@ -318,3 +318,67 @@ func testNewEmployeeDeclaredElsewhere(t *testing.T, r *amanetest.Registry) {
 		t.Fatalf("validated twice: %v, want not found", err)
 	}
 }
+
+// TestPreetabliCarriesFiguresOfRecord: after a declaration with children and allowances, the next
+// préétabli carries them (not zeros), and a declaration whose B02 does not repeat them — or the
+// registry's name — is refused on that line and field, names never quoted. Both stores.
+func TestPreetabliCarriesFiguresOfRecord(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		f, d := declFixture(t, r)
+		d.Employer.Period = "202409"
+		d.New, d.BlankB04 = nil, true
+		for i := range d.Lines {
+			if d.Lines[i].Number == "123456789" {
+				d.Lines[i].Children, d.Lines[i].AFToPay, d.Lines[i].AFToDeduct, d.Lines[i].AFNet = 2, 60000, 30000, 30000
+			}
+		}
+		if res, err := submitFile(t, f, f.ctx, "", encode(t, d)); err != nil || res.Status != amane.DeclAccepted {
+			t.Fatalf("202409: %+v %v", res, err)
+		}
+		p, err := f.gate.Preetabli(f.ctx, "1234567", "202410")
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, l := range p.Lines {
+			if l.Imm == "123456789" {
+				found = l.Children == 2 && l.AFToPay == 60000 && l.AFToDeduct == 30000 && l.AFNet == 30000
+			}
+		}
+		if !found {
+			t.Fatalf("the préétabli of 202410 does not carry the figures of record: %+v", p.Lines)
+		}
+		// The payroll software keeps the figures: accepted. It drops them, or misspells a name: refused.
+		d.Employer.Period = "202410"
+		good := encode(t, d)
+		for i := range d.Lines {
+			switch d.Lines[i].Number {
+			case "123456789":
+				d.Lines[i].Children, d.Lines[i].AFToPay, d.Lines[i].AFToDeduct, d.Lines[i].AFNet = 0, 0, 0, 0
+			case "223456789":
+				d.Lines[i].Surname = "QUELQUUN"
+			}
+		}
+		res, err := submitFile(t, f, f.ctx, "", encode(t, d))
+		if err != nil || res.Status != amane.DeclRejected {
+			t.Fatalf("figures not repeated: %+v %v, want rejected", res, err)
+		}
+		want := map[string]bool{"N_Enfants": false, "N_AF_A_Payer": false, "N_AF_A_Deduire": false, "N_AF_Net_A_Payer": false, "L_Nom_Prenom": false}
+		for _, p := range res.Problems {
+			if _, ok := want[p.Field]; ok && p.Line > 0 {
+				want[p.Field] = true
+			}
+			if strings.Contains(p.Found+p.Expected+p.Rule, "QUELQUUN") || strings.Contains(p.Found+p.Expected+p.Rule, "Nom") && p.Field != "L_Nom_Prenom" {
+				t.Errorf("a problem quotes a name: %+v", p)
+			}
+		}
+		for field, ok := range want {
+			if !ok {
+				t.Errorf("no problem on %s: %+v", field, res.Problems)
+			}
+		}
+		if res, err := submitFile(t, f, f.ctx, "", good); err != nil || res.Status != amane.DeclAccepted {
+			t.Fatalf("the figures repeated: %+v %v, want accepted", res, err)
+		}
+	})
+}
