@@ -123,7 +123,9 @@ func (g *Gate) SealLegacyDeclarations(ctx context.Context) (sealed, bad int, err
 // confirmFromLines reports whether a declaration's stored figures are those of its sealed lines.
 func (g *Gate) confirmFromLines(ctx context.Context, r *amane.DeclarationRecord) (bool, error) {
 	emp, err := g.store.EmployerByID(ctx, r.EmployerID)
-	if err != nil {
+	if amane.ErrorCode(err) == amane.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
 		return false, err
 	}
 	lines, err := parseBlob(r.Lines)

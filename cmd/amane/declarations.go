@@ -96,6 +96,9 @@ func declareFiles(ctx context.Context, reg *registry, paths []string, stderr io.
 
 // cmdDeclaration is `amane declaration show|export`.
 func cmdDeclaration(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "seal" {
+		return cmdDeclarationSeal(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "show" && args[0] != "export") {
 		return fmt.Errorf("%w: amane declaration show|export --data DIR --affiliation N --period AAAAMM", errUsage)
 	}
@@ -229,5 +232,31 @@ func cmdEmployment(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	fmt.Fprintln(stdout, "Employment validated.")
+	return nil
+}
+
+// cmdDeclarationSeal is `amane declaration seal`: the declarations stored before their figures were
+// sealed get their seal once their lines confirm them (opening the registry does it already); it
+// says how many are left refused, whose figures their lines do not confirm.
+func cmdDeclarationSeal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("declaration seal", flag.ContinueOnError)
+	var d dataFlags
+	d.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	reg, err := openRegistry(ctx, &d)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	_, bad, err := reg.gate.SealLegacyDeclarations(systemContext(ctx, "declaration seal"))
+	if err != nil {
+		return err
+	}
+	if bad > 0 {
+		return amane.Errorf(amane.EINVALID, "%d declarations stored before seals existed are not confirmed by their lines (changed in the store, or a person erased since): they stay refused.", bad)
+	}
+	fmt.Fprintln(stdout, "Every declaration is sealed.")
 	return nil
 }

@@ -46,6 +46,8 @@ Usage:
                                                     a period's declarations with lines, totals, contributions (JSON)
   amane declaration export --data DIR --affiliation N --period AAAAMM [--out FILE]
                                                     a stored declaration back as its DS_ file
+  amane declaration seal --data DIR                 seal the figures of declarations stored before seals
+                                                    existed, once their sealed lines confirm them
   amane employment validate --data DIR --affiliation N --imm N --reference REF
                                                     validate a pending employment (a B04 for a person declared
                                                     elsewhere) once the declared identity matches the registry's
