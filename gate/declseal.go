@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,7 +46,12 @@ type sealInput struct {
 // declarationSeal is r's seal under v's index key.
 func declarationSeal(v *vault.Vault, r *amane.DeclarationRecord) []byte {
 	b, _ := json.Marshal(&sealInput{r.EmployerID, r.Period, r.Seq, r.Status, r.Received, r.Digest, r.Header, r.Totals, r.Contributions})
-	return v.Index(labelDeclSeal, string(b))
+	sum := v.Index(labelDeclSeal, string(b))
+	if len(sum) > 32 { // a pass-through vault (benchmarks) returns the input: keep the stored seal small
+		h := sha256.Sum256(sum)
+		return h[:16]
+	}
+	return sum
 }
 
 // errSeal is the integrity error of a declaration whose figures do not match their seal. It names
