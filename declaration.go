@@ -141,8 +141,11 @@ type DeclarationResult struct {
 	Summary       DeclarationSummary `json:"declaration"`
 	Contributions *Contributions     `json:"cotisations,omitempty"`
 	Requests      int                `json:"demandes_immatriculation,omitempty"`
-	Pending       int                `json:"emplois_en_attente,omitempty"`
-	Problems      []FieldError       `json:"erreurs,omitempty"`
+	// Pending counts the new employees (B04) declared with an insured number, awaiting an agent:
+	// a person known elsewhere (a pending employment) or a number Amane does not know (a request
+	// carrying it) alike, so that the answer does not tell which numbers exist.
+	Pending  int          `json:"emplois_en_attente,omitempty"`
+	Problems []FieldError `json:"erreurs,omitempty"`
 }
 
 // Declarations is the declaration service (package gate implements it, through the door).

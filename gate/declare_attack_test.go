@@ -382,3 +382,26 @@ func TestPreetabliCarriesFiguresOfRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestNewEmployeeNumberTellsNothing: a B04 with an insured number Amane does not know is answered as
+// one with the number of a person known elsewhere — accepted, pending an agent — not refused as
+// "unknown": B04 lines cannot sort numbers either. Both stores.
+func TestNewEmployeeNumberTellsNothing(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		f, d := declFixture(t, r)
+		answers := map[string]*amane.DeclarationResult{}
+		for i, n := range []string{"423456789", "512345678"} { // known at 7654321; invented
+			d.Employer.Period = []string{"202408", "202409"}[i]
+			d.New = []damancom.NewEmployee{{Number: n, Surname: "OTHMANI", FirstName: "SARA", CIN: "K112233", Days: 12, RealSalary: 200000, CappedSalary: 200000}}
+			res, err := submitFile(t, f, f.ctx, "", encode(t, d))
+			if err != nil || res.Status != amane.DeclAccepted {
+				t.Fatalf("B04 %s: %+v %v", n, res, err)
+			}
+			answers[n] = res
+		}
+		k, u := answers["423456789"], answers["512345678"]
+		if k.Pending != 1 || u.Pending != k.Pending || u.Requests != k.Requests || len(u.Problems) != len(k.Problems) {
+			t.Fatalf("a known number %+v and an invented one %+v are told apart", k, u)
+		}
+	})
+}
