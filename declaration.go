@@ -212,6 +212,10 @@ type DeclarationPerson struct {
 	ImmIndex []byte
 	State    string
 	History  WrappedKey
+	// The person's data key and sealed names (nil when erased): a B02 line's name is checked against
+	// the registry's, as the préétabli writes it.
+	Key                WrappedKey
+	Surname, FirstName []byte
 }
 
 // ImmRequestRecord is an immatriculation request opened by a B04 line naming a person Amane does not
@@ -259,6 +263,10 @@ type DeclarationStore interface {
 	// DeclarationSummaries returns an employer's declarations, newest period first, without lines
 	// (Lines nil).
 	DeclarationSummaries(ctx context.Context, employerID int64) ([]*DeclarationRecord, error)
+	// PriorDeclarations returns, for each employer of the batch, its declarations (with their lines)
+	// of the latest period before period that it declared, by seq: the figures of record a
+	// préétabli carries and a declaration repeats. Employers without one are absent.
+	PriorDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*DeclarationRecord, error)
 	// PeriodDeclarations returns the declarations of one period for a batch of employers, by employer
 	// and seq, without their lines (Lines nil): what a submission checks (closed period, same content).
 	PeriodDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*DeclarationRecord, error)

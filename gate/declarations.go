@@ -61,6 +61,7 @@ type submission struct {
 	emp      *amane.EmployerRecord
 	rule     string
 	existing []*amane.DeclarationRecord
+	prior    []*amane.DeclarationRecord // the latest earlier period's, with lines
 	digest   []byte
 	res      *amane.DeclarationResult
 	err      error
@@ -166,8 +167,10 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 	if err != nil {
 		return err
 	}
-	// What each employer already declared for the periods at hand (one query per period).
+	// What each employer already declared for the periods at hand, and its declarations before them
+	// (the figures of record): two queries per period.
 	existing := map[string]map[int64][]*amane.DeclarationRecord{}
+	prior := map[string]map[int64][]*amane.DeclarationRecord{}
 	for _, s := range subs {
 		if s.err == nil && existing[s.d.Period] == nil {
 			var ids []int64
@@ -177,6 +180,9 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 				}
 			}
 			if existing[s.d.Period], err = g.store.PeriodDeclarations(ctx, s.d.Period, ids); err != nil {
+				return err
+			}
+			if prior[s.d.Period], err = g.store.PriorDeclarations(ctx, s.d.Period, ids); err != nil {
 				return err
 			}
 		}
@@ -189,6 +195,7 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 			continue
 		}
 		s.existing = existing[s.d.Period][s.emp.ID]
+		s.prior = prior[s.d.Period][s.emp.ID]
 		if err := g.check(ctx, s, people[s.emp.ID], now); err != nil {
 			return err
 		}
@@ -470,20 +477,9 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 		return nil
 	}
 	probs = append(probs, checkLines(d, ceiling)...)
-	prior, _, err := g.priorFigures(ctx, s.emp, d.Period, people)
+	prior, err := g.figuresOf(s.emp, s.prior, people)
 	if err != nil {
 		return err
-	}
-	var names map[int64]*amane.EmployeeRecord // the registry's, for the names of B02 lines
-	if len(d.Lines) > 0 {
-		recs, _, err := g.store.EmployeesOf(ctx, s.emp.ID)
-		if err != nil {
-			return err
-		}
-		names = make(map[int64]*amane.EmployeeRecord, len(recs))
-		for _, r := range recs {
-			names[r.ID] = r
-		}
 	}
 	// The registry's rules: every B02 number among the employer's people. An unknown number and a
 	// number employed elsewhere get one answer, without the number: a line cannot tell whether a
@@ -508,7 +504,7 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 			add(lineNo(l.Line, i), "B02", "N_Num_Assure", ruleNotOurs, "", "")
 			continue
 		}
-		if err := g.checkName(l, names[p.ID], lineNo(l.Line, i), add); err != nil {
+		if err := g.checkName(l, p, lineNo(l.Line, i), add); err != nil {
 			return err
 		}
 		if fig, ok := prior[p.ID]; ok {

@@ -22,25 +22,22 @@ import (
 // before period, and that period ("" when there is none). people gives the history keys to open
 // them with.
 func (g *Gate) priorFigures(ctx context.Context, emp *amane.EmployerRecord, period string, people []amane.DeclarationPerson) (map[int64]amane.DeclarationLine, string, error) {
-	sums, err := g.store.DeclarationSummaries(ctx, emp.ID)
-	if err != nil {
+	recs, err := g.store.PriorDeclarations(ctx, period, []int64{emp.ID})
+	if err != nil || len(recs[emp.ID]) == 0 {
 		return nil, "", err
 	}
-	prev := ""
-	for _, s := range sums {
-		if s.Period < period && s.Period > prev {
-			prev = s.Period
-		}
-	}
-	if prev == "" {
-		return nil, "", nil
-	}
-	recs, err := g.store.Declarations(ctx, emp.ID, prev)
-	if err != nil {
-		return nil, "", err
+	out, err := g.figuresOf(emp, recs[emp.ID], people)
+	return out, recs[emp.ID][0].Period, err
+}
+
+// figuresOf opens the B02 lines of recs (one period's declarations, by seq) by person id, a later
+// seq's line over an earlier one's.
+func (g *Gate) figuresOf(emp *amane.EmployerRecord, recs []*amane.DeclarationRecord, people []amane.DeclarationPerson) (map[int64]amane.DeclarationLine, error) {
+	if len(recs) == 0 {
+		return nil, nil
 	}
 	if err := g.checkSeals(recs); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	keys := make(map[amane.DataKeyRef]amane.WrappedKey, len(people))
 	for _, p := range people {
@@ -52,11 +49,11 @@ func (g *Gate) priorFigures(ctx context.Context, emp *amane.EmployerRecord, peri
 	for _, r := range recs {
 		bl, err := parseBlob(r.Lines)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		d, err := g.openDeclaration(emp, r, bl, keys, 0)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		k := 0
 		for _, l := range bl {
@@ -70,7 +67,7 @@ func (g *Gate) priorFigures(ctx context.Context, emp *amane.EmployerRecord, peri
 			}
 		}
 	}
-	return out, prev, nil
+	return out, nil
 }
 
 // checkRepeated compares a B02 line with the A02 the préétabli carries for its person (prior), adding
@@ -126,14 +123,14 @@ func (g *Gate) preetabliFigures(ctx context.Context, affiliation string, d *aman
 	return nil
 }
 
-// checkName compares a B02 line's name, when it has one, with the registry's (rec), as a Damancom
-// file writes it.
-func (g *Gate) checkName(l *amane.DeclarationLine, rec *amane.EmployeeRecord, line int, add func(line int, record, field, rule, expected, found string)) error {
-	if rec == nil || rec.Key.Blob == nil || l.Surname == "" && l.FirstName == "" {
+// checkName compares a B02 line's name, when it has one, with the registry's (the person's sealed
+// names), as a Damancom file writes it.
+func (g *Gate) checkName(l *amane.DeclarationLine, p *amane.DeclarationPerson, line int, add func(line int, record, field, rule, expected, found string)) error {
+	if p.Key.Blob == nil || p.Surname == nil || l.Surname == "" && l.FirstName == "" {
 		return nil
 	}
-	o := g.openerFor(employeeSubject(rec.ID), rec.Key)
-	surname, first := o.open(fSurname, rec.Surname), o.open(fFirstName, rec.FirstName)
+	o := g.openerFor(employeeSubject(p.ID), p.Key)
+	surname, first := o.open(fSurname, p.Surname), o.open(fFirstName, p.FirstName)
 	if o.err != nil {
 		return openFailure(o.err)
 	}

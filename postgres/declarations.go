@@ -117,10 +117,11 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 	// An erased person keeps the employment and a random immatriculation index matching no one: the
 	// index is reported as nil, so that a line cannot be matched to them.
 	rows, err := s.pool.Query(ctx, `SELECT j.employer_id, e.id, CASE WHEN x.employee_id IS NULL THEN e.imm_bidx END, j.state,
-			coalesce(h.kek_version, 0), h.wrapped
+			coalesce(h.kek_version, 0), h.wrapped, coalesce(k.kek_version, 0), k.wrapped, e.nom, e.prenom
 		FROM employments j JOIN employees e ON e.id = j.employee_id
 		LEFT JOIN erasures x ON x.employee_id = e.id
 		LEFT JOIN LATERAL (`+keyOf+`) h ON true
+		LEFT JOIN LATERAL (SELECT kek_version, wrapped FROM data_keys WHERE kind = 2 AND subject_id = e.id LIMIT 1) k ON true
 		WHERE j.employer_id = ANY($1::bigint[])
 		ORDER BY j.employer_id, j.employee_id`, employerIDs)
 	if err != nil {
@@ -128,12 +129,12 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var er, ver int64
+		var er, ver, kver int64
 		var p amane.DeclarationPerson
-		if err := rows.Scan(&er, &p.ID, &p.ImmIndex, &p.State, &ver, &p.History.Blob); err != nil {
+		if err := rows.Scan(&er, &p.ID, &p.ImmIndex, &p.State, &ver, &p.History.Blob, &kver, &p.Key.Blob, &p.Surname, &p.FirstName); err != nil {
 			return nil, err
 		}
-		p.History.Version = uint32(ver)
+		p.History.Version, p.Key.Version = uint32(ver), uint32(kver)
 		out[er] = append(out[er], p)
 	}
 	return out, rows.Err()
@@ -385,6 +386,22 @@ func (s *Store) ImmRequests(ctx context.Context, employerID int64) ([]*amane.Imm
 		out = append(out, &r)
 	}
 	return out, rows.Err()
+}
+
+// PriorDeclarations implements amane.DeclarationStore: one query for the batch, each employer's
+// latest earlier period found through the (employer_id, period, seq) unique index.
+func (s *Store) PriorDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*amane.DeclarationRecord, error) {
+	out := map[int64][]*amane.DeclarationRecord{}
+	if len(employerIDs) == 0 {
+		return out, nil
+	}
+	recs, err := s.declarations(ctx, true, `d JOIN LATERAL (SELECT max(p.period) AS last FROM declarations p
+			WHERE p.employer_id = d.employer_id AND p.period < $2) m ON d.period = m.last
+		WHERE d.employer_id = ANY($1::bigint[]) ORDER BY d.employer_id, d.seq`, employerIDs, period)
+	for _, r := range recs {
+		out[r.EmployerID] = append(out[r.EmployerID], r)
+	}
+	return out, err
 }
 
 // HistoryKey implements amane.DeclarationStore.

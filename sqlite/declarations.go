@@ -106,10 +106,11 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 	// index is reported as nil, so that a line cannot be matched to them.
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT j.employer_id, e.id, CASE WHEN x.employee_id IS NULL THEN e.imm_bidx END, j.state,
-				coalesce(h.kek_version, 0), h.wrapped
+				coalesce(h.kek_version, 0), h.wrapped, coalesce(k.kek_version, 0), k.wrapped, e.nom, e.prenom
 			FROM employments j JOIN employees e ON e.id = j.employee_id
 			LEFT JOIN erasures x ON x.employee_id = e.id
 			LEFT JOIN data_keys h ON h.kind = 3 AND h.subject_id = e.id
+			LEFT JOIN data_keys k ON k.kind = 2 AND k.subject_id = e.id
 			WHERE j.employer_id IN (SELECT value FROM json_each(?))
 			ORDER BY j.employer_id, j.employee_id`, string(arg))
 		if err != nil {
@@ -119,7 +120,7 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 		for rows.Next() {
 			var er int64
 			var p amane.DeclarationPerson
-			if err := rows.Scan(&er, &p.ID, &p.ImmIndex, &p.State, &p.History.Version, &p.History.Blob); err != nil {
+			if err := rows.Scan(&er, &p.ID, &p.ImmIndex, &p.State, &p.History.Version, &p.History.Blob, &p.Key.Version, &p.Key.Blob, &p.Surname, &p.FirstName); err != nil {
 				return err
 			}
 			out[er] = append(out[er], p)
@@ -385,6 +386,26 @@ func (s *Store) ImmRequests(ctx context.Context, employerID int64) (out []*amane
 		}
 		return rows.Err()
 	})
+	return out, err
+}
+
+// PriorDeclarations implements amane.DeclarationStore: one query for the batch, each employer's
+// latest earlier period found through the (employer_id, period, seq) unique index.
+func (s *Store) PriorDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*amane.DeclarationRecord, error) {
+	out := map[int64][]*amane.DeclarationRecord{}
+	if len(employerIDs) == 0 {
+		return out, nil
+	}
+	arg, err := json.Marshal(employerIDs)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.declarations(ctx, true, `WHERE employer_id IN (SELECT value FROM json_each(?1))
+		AND period = (SELECT max(p.period) FROM declarations p WHERE p.employer_id = declarations.employer_id AND p.period < ?2)
+		ORDER BY employer_id, seq`, string(arg), period)
+	for _, r := range recs {
+		out[r.EmployerID] = append(out[r.EmployerID], r)
+	}
 	return out, err
 }
 
