@@ -128,6 +128,12 @@ func TestDeclarationsOnTheCLI(t *testing.T) {
 		t.Fatalf("the broken file stored a declaration: %s", errOut)
 	}
 
+	// An employment already validated is not validated again (the gate's tests cover the rest).
+	if code, _, errOut := amaneCLI(t, "employment", "validate", "--data", data, "--affiliation", d.Affiliation, "--imm", d.Lines[0].Imm,
+		"--reference", "DOS-2026/0001"); code == 0 || !strings.Contains(errOut, "No pending employment") {
+		t.Fatalf("employment validate of a validated employment: exit %d, %s", code, errOut)
+	}
+
 	// New employees (B04) with their CIN: exported back byte for byte, the CIN in clear.
 	fd.Employer.Period = "202611"
 	fd.BlankB04 = false
