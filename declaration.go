@@ -141,8 +141,11 @@ type DeclarationResult struct {
 	Summary       DeclarationSummary `json:"declaration"`
 	Contributions *Contributions     `json:"cotisations,omitempty"`
 	Requests      int                `json:"demandes_immatriculation,omitempty"`
-	Pending       int                `json:"emplois_en_attente,omitempty"`
-	Problems      []FieldError       `json:"erreurs,omitempty"`
+	// Pending counts the new employees (B04) declared with an insured number, awaiting an agent:
+	// a person known elsewhere (a pending employment) or a number Amane does not know (a request
+	// carrying it) alike, so that the answer does not tell which numbers exist.
+	Pending  int          `json:"emplois_en_attente,omitempty"`
+	Problems []FieldError `json:"erreurs,omitempty"`
 }
 
 // Declarations is the declaration service (package gate implements it, through the door).
@@ -194,6 +197,12 @@ type DeclarationRecord struct {
 	Totals        DeclarationTotals `json:"totals"`
 	Contributions Contributions     `json:"contributions"`
 	Lines         []byte            `json:"lines"`
+	// Seal authenticates everything above but Lines (and ID): the gate's keyed MAC over the
+	// employer, period, seq, status, received, digest, header, totals and contributions, checked on
+	// every read that shows or signs them. The figures are in clear for SQL sums and history pages;
+	// the seal is what makes an edit of them in the store an integrity error. nil on a row written
+	// before seals existed (see gate.SealLegacyDeclarations).
+	Seal []byte `json:"seal,omitempty"`
 }
 
 // DeclarationPerson is what the gate needs to check and seal a line: an insured person employed by the
@@ -204,6 +213,10 @@ type DeclarationPerson struct {
 	ImmIndex []byte
 	State    string
 	History  WrappedKey
+	// The person's data key and sealed names (nil when erased): a B02 line's name is checked against
+	// the registry's, as the préétabli writes it.
+	Key                WrappedKey
+	Surname, FirstName []byte
 }
 
 // ImmRequestRecord is an immatriculation request opened by a B04 line naming a person Amane does not
@@ -251,6 +264,10 @@ type DeclarationStore interface {
 	// DeclarationSummaries returns an employer's declarations, newest period first, without lines
 	// (Lines nil).
 	DeclarationSummaries(ctx context.Context, employerID int64) ([]*DeclarationRecord, error)
+	// PriorDeclarations returns, for each employer of the batch, its declarations (with their lines)
+	// of the latest period before period that it declared, by seq: the figures of record a
+	// préétabli carries and a declaration repeats. Employers without one are absent.
+	PriorDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*DeclarationRecord, error)
 	// PeriodDeclarations returns the declarations of one period for a batch of employers, by employer
 	// and seq, without their lines (Lines nil): what a submission checks (closed period, same content).
 	PeriodDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*DeclarationRecord, error)
@@ -258,6 +275,18 @@ type DeclarationStore interface {
 	DeclarationByDigest(ctx context.Context, employerID int64, period string, digest []byte) (*DeclarationRecord, error)
 	// ImmRequests lists an employer's open immatriculation requests.
 	ImmRequests(ctx context.Context, employerID int64) ([]*ImmRequestRecord, error)
+	// HistoryKey returns an insured person's wrapped history key, empty (no Blob) when they have none
+	// yet: a B04 line naming a person declared elsewhere is sealed under their existing key.
+	HistoryKey(ctx context.Context, employeeID int64) (WrappedKey, error)
+	// ValidateEmployment turns a pending employment into a validated one. ENOTFOUND when there is no
+	// pending employment of this person at this employer.
+	ValidateEmployment(ctx context.Context, employeeID, employerID int64) error
+	// UnsealedDeclarations returns up to limit declarations without a seal (rows written before seals
+	// existed), with their lines, by id after the given one.
+	UnsealedDeclarations(ctx context.Context, after int64, limit int) ([]*DeclarationRecord, error)
+	// SetDeclarationSeal stores a declaration's seal where it has none (a legacy row the gate has
+	// checked against its sealed lines). ENOTFOUND when the row is gone or sealed already.
+	SetDeclarationSeal(ctx context.Context, id int64, seal []byte) error
 }
 
 // Data-key kinds beyond KeyEmployer and KeyEmployee.

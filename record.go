@@ -114,6 +114,8 @@ type Store interface {
 type Reindexer interface {
 	SetEmployerIndexes(id int64, repCIN, email, rib []byte) error
 	SetEmployeeIndexes(id int64, imm, cin, passport []byte, words [][]byte) error
+	// SetDeclarationSeal replaces a declaration's seal, a MAC under the index key (package gate).
+	SetDeclarationSeal(id int64, seal []byte) error
 	Commit(version uint32) error
 	Rollback() error
 }

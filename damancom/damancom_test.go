@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"amane"
 	"amane/damancom"
 )
 
@@ -370,3 +371,25 @@ func TestReadError(t *testing.T) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// TestWriteDeclarationRefusesMaskedCIN: a declaration read with the new employees' CIN masked is not
+// written back with the mask transliterated to blanks (columns 88–91): the file would not be the one
+// received.
+func TestWriteDeclarationRefusesMaskedCIN(t *testing.T) {
+	d := &amane.Declaration{Affiliation: "1234567", Period: "202410", Header: amane.DeclarationHeader{Transfer: "12345672024101",
+		IssueDate: "20241101", DueDate: "20241110"},
+		New: []amane.NewEmployeeLine{{Imm: "000000000", Surname: "NOUVEAU", FirstName: "YOUNES", CIN: amane.MaskCIN("K998877"), Days: 10, Salary: 150000, Capped: 150000}}}
+	var b bytes.Buffer
+	err := damancom.WriteDeclaration(&b, d)
+	if amane.ErrorCode(err) != amane.EINVALID || b.Len() != 0 {
+		t.Fatalf("a masked CIN written: %v, %d bytes", err, b.Len())
+	}
+	d.New[0].CIN = "K998877"
+	if err := damancom.WriteDeclaration(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if got := lines[3][85:93]; got != "K998877 " {
+		t.Fatalf("B04 L_Num_CIN %q", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"amane"
 )
@@ -164,6 +165,17 @@ func WriteDeclaration(w io.Writer, d *amane.Declaration) error {
 	for _, l := range d.Lines {
 		if l.Surname == amane.ErasedLine {
 			return amane.Errorf(amane.EINVALID, "A person declared in this declaration was erased: it cannot be written back whole.")
+		}
+	}
+	for _, n := range d.New {
+		if n.Surname == amane.ErasedLine {
+			return amane.Errorf(amane.EINVALID, "A person declared in this declaration was erased: it cannot be written back whole.")
+		}
+		// A masked CIN ("AB••••67") would be transliterated to blanks: the file would not be the
+		// one received. The caller asks for the CIN revealed (journaled) or gets no file.
+		if strings.Contains(n.CIN, "•") {
+			return amane.Invalid("The new employees' CIN is masked: ask for it revealed (reveal=cin) to write the file back as it was received.",
+				amane.FieldError{Record: "B04", Field: "L_Num_CIN", Rule: "written only in clear"})
 		}
 	}
 	return fromDomain(d).Encode(w)

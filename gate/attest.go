@@ -143,6 +143,9 @@ func (g *Gate) attestation(ctx context.Context, d *decision, r AttestationReques
 		return nil, err
 	}
 	sums, err := g.store.DeclarationSummaries(ctx, emp.ID)
+	if err == nil {
+		err = g.checkSeals(sums) // figures signed are the ones the gate sealed
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +221,9 @@ func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r Attestation
 			return nil, nil, err
 		}
 		sums, err := g.store.DeclarationSummaries(ctx, emp.ID)
+		if err == nil {
+			err = g.checkSeals(sums)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -306,6 +312,9 @@ func (g *Gate) declaredLines(ctx context.Context, d *decision, emp *amane.Employ
 	var out []*amane.DeclarationRecord
 	for _, p := range periods {
 		recs, err := g.store.Declarations(ctx, emp.ID, p)
+		if err == nil {
+			err = g.checkSeals(recs)
+		}
 		if err != nil {
 			return nil, nil, err
 		}

@@ -170,6 +170,9 @@ func (g *Gate) declarationRead(ctx context.Context, d *decision, affiliation, pe
 	if len(recs) == 0 {
 		return nil, "", amane.Errorf(amane.ENOTFOUND, "No declaration for this period.")
 	}
+	if err := g.checkSeals(recs); err != nil {
+		return nil, "", err
+	}
 	lines := make([][]blobLine, len(recs))
 	total := 0
 	for i, r := range recs {

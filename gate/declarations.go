@@ -61,9 +61,17 @@ type submission struct {
 	emp      *amane.EmployerRecord
 	rule     string
 	existing []*amane.DeclarationRecord
+	prior    []*amane.DeclarationRecord // the latest earlier period's, with lines
 	digest   []byte
 	res      *amane.DeclarationResult
 	err      error
+	// unknown counts the lines naming an insured number that is not among the employer's people
+	// (unknown to Amane or employed elsewhere: one answer for both); many are a signal.
+	unknown int
+	// What this submission already journaled, kept across the retries of SubmitDeclarations: a
+	// decision taken again after another writer's conflict is journaled once.
+	journaled []journalEntry
+	denied    error // the scope refusal, journaled on the first attempt
 	// filled by check, for an accepted declaration
 	people  map[string]*amane.DeclarationPerson // by immatriculation index
 	subject []lineSubject                       // per line then per new employee
@@ -75,7 +83,10 @@ type lineSubject struct {
 	kind    int
 	person  *amane.DeclarationPerson // KeyHistory
 	pending bool                     // a known person not yet employed here: a pending employment
-	request int                      // KeyRequest: index into the batch's requests
+	// numbered: a B04 line's number Amane does not know, sealed under a request key and answered
+	// as pending, like a known person's
+	numbered bool
+	request  int // KeyRequest: index into the batch's requests
 }
 
 // SubmitDeclarations submits several declarations at once (a bulk file load): each is validated and
@@ -96,7 +107,7 @@ func (g *Gate) SubmitDeclarations(ctx context.Context, ds []*amane.Declaration) 
 			// Another writer declared one of these people first (a history key) or the same period:
 			// read again and decide again; nothing was written.
 			for _, s := range subs {
-				*s = submission{d: s.d}
+				*s = submission{d: s.d, journaled: s.journaled, denied: s.denied}
 			}
 			continue
 		}
@@ -141,7 +152,10 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 		}
 		rule, ok := dec.employerScope(emp)
 		if !ok {
-			s.err = dec.refuseOutOfScope(ctx, employerRef(emp.ID), rule)
+			if s.denied == nil { // journaled once, whatever the retries
+				s.denied = dec.refuseOutOfScope(ctx, employerRef(emp.ID), rule)
+			}
+			s.err = s.denied
 			continue
 		}
 		s.emp, s.rule = emp, rule
@@ -153,8 +167,10 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 	if err != nil {
 		return err
 	}
-	// What each employer already declared for the periods at hand (one query per period).
+	// What each employer already declared for the periods at hand, and its declarations before them
+	// (the figures of record): two queries per period.
 	existing := map[string]map[int64][]*amane.DeclarationRecord{}
+	prior := map[string]map[int64][]*amane.DeclarationRecord{}
 	for _, s := range subs {
 		if s.err == nil && existing[s.d.Period] == nil {
 			var ids []int64
@@ -164,6 +180,9 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 				}
 			}
 			if existing[s.d.Period], err = g.store.PeriodDeclarations(ctx, s.d.Period, ids); err != nil {
+				return err
+			}
+			if prior[s.d.Period], err = g.store.PriorDeclarations(ctx, s.d.Period, ids); err != nil {
 				return err
 			}
 		}
@@ -176,11 +195,19 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 			continue
 		}
 		s.existing = existing[s.d.Period][s.emp.ID]
+		s.prior = prior[s.d.Period][s.emp.ID]
 		if err := g.check(ctx, s, people[s.emp.ID], now); err != nil {
 			return err
 		}
+		if s.unknown >= UnknownInsuredSignal {
+			// Many numbers that are not the employer's people: someone sorting numbers, not an
+			// employer declaring its staff. A denial with the count, no number, that the sentinel
+			// counts as that many denied requests.
+			entries = append(entries, journalEntry{sub: s, record: employerRef(s.emp.ID), denied: s.unknown, period: s.d.Period,
+				reason: fmt.Sprintf("%d insured numbers unknown or not employed by this employer", s.unknown)})
+		}
 		if s.res.Status == amane.DeclRejected {
-			entries = append(entries, journalEntry{record: employerRef(s.emp.ID), reason: fmt.Sprintf("rejected: %d problems", len(s.res.Problems)), period: s.d.Period})
+			entries = append(entries, journalEntry{sub: s, record: employerRef(s.emp.ID), reason: fmt.Sprintf("rejected: %d problems", len(s.res.Problems)), period: s.d.Period})
 			continue
 		}
 		if s.res.Duplicate {
@@ -194,7 +221,7 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 			continue
 		}
 		seen[key] = true
-		entries = append(entries, journalEntry{record: employerRef(s.emp.ID), reason: s.rule, period: s.d.Period})
+		entries = append(entries, journalEntry{sub: s, record: employerRef(s.emp.ID), reason: s.rule, period: s.d.Period})
 	}
 	// Seal the accepted declarations.
 	keys := map[int64]*vault.HistoryKey{} // by person id, across the batch
@@ -264,7 +291,7 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 					}
 					keys[p.ID] = hk
 				}
-				if ls.pending {
+				if ls.pending && !slices.ContainsFunc(batch.Pending, func(j amane.Employment) bool { return j.EmployeeID == p.ID && j.EmployerID == s.emp.ID }) {
 					batch.Pending = append(batch.Pending, amane.Employment{EmployeeID: p.ID, EmployerID: s.emp.ID,
 						Since: s.rec.Period[:4] + "-" + s.rec.Period[4:] + "-01", State: amane.EmploymentPending})
 				}
@@ -323,22 +350,75 @@ func countRequests(subs []*submission) int {
 	return n
 }
 
-// journalEntry is one declaration's entry, appended with the batch's others.
-type journalEntry struct{ record, reason, period string }
+// journalEntry is one declaration's entry, appended with the batch's others. denied > 0 makes it a
+// denial that the sentinel counts as that many denied requests.
+type journalEntry struct {
+	sub                    *submission
+	record, reason, period string
+	denied                 int
+}
 
+func (e journalEntry) same(o journalEntry) bool {
+	return e.record == o.record && e.reason == o.reason && e.period == o.period && e.denied == o.denied
+}
+
+// UnknownInsuredSignal is how many lines of one declaration may name insured numbers that are not
+// among the employer's people before the submission is journaled as a denial and counted by the
+// sentinel as that many denied requests. An employer fills its declaration from the préétabli,
+// which lists its people: an honest file has none of these lines, a typo or two, a wrong month's
+// file perhaps a handful. Twenty is past any of those and an order of magnitude below a file
+// written to sort numbers (the attack classified 20,000 in one request); counted as denials, it
+// reaches the sentinel's denied-request thresholds (4 to alert, 12 to suspend in 10 minutes) at
+// once, so one such submission contains its sender.
+const UnknownInsuredSignal = 20
+
+// maxDeniedEvents bounds the events one submission reports to the sentinel: far past every denied
+// threshold, so that a 20,000-line file costs the sentinel no more than a few hundred events.
+const maxDeniedEvents = 256
+
+// journalAll appends the batch's entries, each once across the retries of SubmitDeclarations (an
+// entry its submission journaled on an earlier attempt is not appended again), and reports the
+// denials to the sentinel.
 func (d *decision) journalAll(ctx context.Context, es []journalEntry) error {
 	if d.g.unchecked || len(es) == 0 {
 		return nil
 	}
-	out := make([]journal.Entry, len(es))
-	for i, e := range es {
-		out[i] = d.entry(e.record, journal.Allowed, e.reason, []string{fDeclaration + ":" + e.period})
+	var out, denials []journal.Entry
+	var fresh []journalEntry
+	for _, e := range es {
+		if e.sub != nil && slices.ContainsFunc(e.sub.journaled, e.same) {
+			continue
+		}
+		if e.denied > 0 {
+			je := d.entry(e.record, journal.Denied, e.reason, []string{fDeclaration + ":" + e.period})
+			out = append(out, je)
+			for range min(e.denied, maxDeniedEvents) {
+				denials = append(denials, je)
+			}
+		} else {
+			out = append(out, d.entry(e.record, journal.Allowed, e.reason, []string{fDeclaration + ":" + e.period}))
+		}
+		fresh = append(fresh, e)
 	}
-	if len(out) == 1 {
-		_, err := d.g.journal.Append(ctx, out[0])
+	var err error
+	switch len(out) {
+	case 0:
+		return nil
+	case 1:
+		_, err = d.g.journal.Append(ctx, out[0])
+	default:
+		err = d.g.journal.AppendAll(ctx, out)
+	}
+	if err != nil {
 		return err
 	}
-	return d.g.journal.AppendAll(ctx, out)
+	for _, e := range fresh {
+		if e.sub != nil {
+			e.sub.journaled = append(e.sub.journaled, e)
+		}
+	}
+	d.observe(denials)
+	return nil
 }
 
 // check validates one declaration against every rule and, if it passes, prepares its record: s.res is
@@ -369,6 +449,9 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 	existing := s.existing
 	for _, r := range existing {
 		if bytes.Equal(r.Digest, s.digest) {
+			if err := g.checkSeal(r); err != nil {
+				return err
+			}
 			c := r.Contributions
 			s.res = &amane.DeclarationResult{Status: r.Status, Duplicate: true, Summary: summaryOf(d.Affiliation, r), Contributions: &c}
 			return nil
@@ -385,10 +468,22 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 	} else if len(existing) > 0 {
 		add(0, "B01", "L_Periode", "the period is already declared and closed: send a complementary declaration (DSC file)", "", "received "+existing[0].Received)
 	}
-	if ceiling >= 0 {
-		probs = append(probs, checkLines(d, ceiling)...)
+	// A refusal of the whole declaration (its period: closed, in the future, without rates; a
+	// complementary one without its principal) is answered alone, before any line is looked at: a
+	// file sent into a closed period learns nothing about the numbers it carries.
+	if len(probs) > 0 {
+		s.res = &amane.DeclarationResult{Status: amane.DeclRejected, Problems: probs,
+			Summary: amane.DeclarationSummary{Affiliation: d.Affiliation, Period: d.Period, Status: amane.DeclRejected}}
+		return nil
 	}
-	// The registry's rules: every insured number known, and employed by this employer.
+	probs = append(probs, checkLines(d, ceiling)...)
+	prior, err := g.figuresOf(s.emp, s.prior, people)
+	if err != nil {
+		return err
+	}
+	// The registry's rules: every B02 number among the employer's people. An unknown number and a
+	// number employed elsewhere get one answer, without the number: a line cannot tell whether a
+	// person exists. A B04 with a number is a request an agent validates either way.
 	byIndex := make(map[string]*amane.DeclarationPerson, len(people))
 	for i := range people {
 		if people[i].ImmIndex != nil && people[i].State != amane.EmploymentRejected {
@@ -405,12 +500,15 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 		}
 		p := byIndex[string(g.vault.Index(kImm, imm))]
 		if p == nil {
-			rule, err := g.unknownInsured(ctx, imm)
-			if err != nil {
-				return err
-			}
-			add(lineNo(l.Line, i), "B02", "N_Num_Assure", rule, "", imm)
+			s.unknown++
+			add(lineNo(l.Line, i), "B02", "N_Num_Assure", ruleNotOurs, "", "")
 			continue
+		}
+		if err := g.checkName(l, p, lineNo(l.Line, i), add); err != nil {
+			return err
+		}
+		if fig, ok := prior[p.ID]; ok {
+			checkRepeated(l, fig, lineNo(l.Line, i), add)
 		}
 		s.subject = append(s.subject, lineSubject{kind: amane.KeyHistory, person: p})
 	}
@@ -432,12 +530,21 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 		}
 		r, err := g.store.EmployeeByImmIndex(ctx, idx)
 		if amane.ErrorCode(err) == amane.ENOTFOUND {
-			add(lineNo(n.Line, len(d.Lines)+i), "B04", "N_Num_Assure", "unknown insured number: leave it blank to request an immatriculation", "", imm)
+			// Nobody with this number: the line opens an immatriculation request carrying the number
+			// as typed, answered like a known person's (pending), so that B04 lines tell nothing either.
+			s.unknown++
+			s.subject = append(s.subject, lineSubject{kind: amane.KeyRequest, numbered: true})
 			continue
 		} else if err != nil {
 			return err
 		}
-		p := &amane.DeclarationPerson{ID: r.ID, ImmIndex: idx, State: amane.EmploymentPending}
+		// A person declared elsewhere: sealed under their history key (created by the first employer
+		// that declared them), a pending employment here until an agent validates it.
+		hk, err := g.store.HistoryKey(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		p := &amane.DeclarationPerson{ID: r.ID, ImmIndex: idx, State: amane.EmploymentPending, History: hk}
 		byIndex[string(idx)] = p
 		s.subject = append(s.subject, lineSubject{kind: amane.KeyHistory, person: p, pending: true})
 	}
@@ -453,29 +560,22 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 	d.Seq, d.Status, d.Received, d.Totals, d.Contributions = seq, amane.DeclAccepted, now.Format(time.RFC3339), tot, c
 	s.rec = &amane.DeclarationRecord{EmployerID: s.emp.ID, Period: d.Period, Seq: seq, Status: amane.DeclAccepted,
 		Received: d.Received, Digest: s.digest, Header: d.Header, Totals: tot, Contributions: c}
+	s.rec.Seal = declarationSeal(g.vault, s.rec)
 	s.res = &amane.DeclarationResult{Status: amane.DeclAccepted, Contributions: &c}
 	for _, l := range s.subject {
 		switch {
+		case l.pending || l.numbered:
+			s.res.Pending++
 		case l.kind == amane.KeyRequest:
 			s.res.Requests++
-		case l.pending:
-			s.res.Pending++
 		}
 	}
 	return nil
 }
 
-// unknownInsured names why an insured number is not among the employer's people.
-func (g *Gate) unknownInsured(ctx context.Context, imm string) (string, error) {
-	_, err := g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, imm))
-	switch amane.ErrorCode(err) {
-	case "":
-		return "this insured person is not employed by this employer (declare them as a new employee, B04)", nil
-	case amane.ENOTFOUND:
-		return "unknown insured number", nil
-	}
-	return "", err
-}
+// ruleNotOurs is the one answer to a B02 line whose insured number is not among the employer's
+// people, whether Amane knows the number or not.
+const ruleNotOurs = "not an insured person employed by this employer: declare a new employee in a B04 line"
 
 func lineNo(fileLine, i int) int {
 	if fileLine > 0 {
@@ -677,6 +777,9 @@ func (g *Gate) DeclarationHistory(ctx context.Context, affiliation string) ([]am
 	if err != nil {
 		return nil, err
 	}
+	if err := g.checkSeals(recs); err != nil {
+		return nil, err
+	}
 	if err := d.grant(ctx, []string{employerRef(emp.ID)}, []string{fDeclaration + ":history"}, rule); err != nil {
 		return nil, err
 	}
@@ -687,9 +790,10 @@ func (g *Gate) DeclarationHistory(ctx context.Context, affiliation string) ([]am
 	return out, nil
 }
 
-// Preetabli implements amane.Declarations: the employer block and one zero line per insured person
-// with a validated employment. It is a file of all the employer's people, not paged (the employer
-// declares from it whole): an export, journaled per person and admitted whole by the sentinel.
+// Preetabli implements amane.Declarations: the employer block and one line per insured person with a
+// validated employment, with the family figures of record (children, allowances) and zero days and
+// salary. It is a file of all the employer's people, not paged (the employer declares from it whole):
+// an export, journaled per person and admitted whole by the sentinel.
 func (g *Gate) Preetabli(ctx context.Context, affiliation, period string) (*amane.Declaration, error) {
 	if _, err := amane.ParsePeriod(period); err != nil {
 		return nil, amane.Invalid(err.Error(), amane.FieldError{Field: "periode", Rule: err.Error()})
@@ -703,11 +807,17 @@ func (g *Gate) Preetabli(ctx context.Context, affiliation, period string) (*aman
 		return nil, err
 	}
 	d := &amane.Declaration{Affiliation: e.Affiliation, Period: period, Lines: []amane.DeclarationLine{}, Header: headerOf(e.EmployerIdentity, period)}
+	var ids []int64
 	for _, emp := range e.Employees {
 		if emp.Erased || len(emp.Employments) == 0 || emp.Employments[0].State != amane.EmploymentValidated {
 			continue
 		}
 		d.Lines = append(d.Lines, amane.DeclarationLine{Imm: emp.Immatriculation, Surname: emp.Surname, FirstName: emp.FirstName})
+		ids = append(ids, emp.ID)
+	}
+	// The family figures of record: the previous declaration's (see preetabli.go).
+	if err := g.preetabliFigures(ctx, e.Affiliation, d, ids); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

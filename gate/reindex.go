@@ -50,6 +50,13 @@ func (g *Gate) Reindex(ctx context.Context, next *vault.Vault, version uint32, p
 				progress(n)
 			}
 			return err
+		case it.Declaration != nil && len(it.Declaration.Seal) > 0:
+			// The seal is a MAC under the index key: resealed with the new key, once checked with
+			// the old one (a row changed in the store stays refused).
+			if err := g.checkSeal(it.Declaration); err != nil {
+				return nil
+			}
+			return rx.SetDeclarationSeal(it.Declaration.ID, declarationSeal(next, it.Declaration))
 		}
 		return nil
 	})

@@ -18,10 +18,10 @@ import (
 // and request keys in data_keys (kinds 3 and 4). A batch is one transaction whose rows go by COPY,
 // PostgreSQL's fastest way in, with ids taken from the declaration_ids sequence first.
 
-const declarationCols = `id, employer_id, period, seq, status, received, digest, header, headcount, days, payroll, capped, contributions`
+const declarationCols = `id, employer_id, period, seq, status, received, digest, header, headcount, days, payroll, capped, contributions, seal`
 
 var declarationColumns = []string{"id", "employer_id", "period", "seq", "status", "received", "digest", "header", "headcount", "days",
-	"payroll", "capped", "contributions", "due", "lines"}
+	"payroll", "capped", "contributions", "seal", "due", "lines"}
 
 var keyColumns = []string{"kind", "subject_id", "kek_version", "wrapped"}
 
@@ -38,7 +38,7 @@ func declarationRow(id int64, r *amane.DeclarationRecord) ([]any, error) {
 		return nil, err
 	}
 	return []any{id, r.EmployerID, r.Period, int32(r.Seq), r.Status, r.Received, notNil(r.Digest), string(header),
-		int64(r.Totals.Headcount), r.Totals.Days, r.Totals.Payroll, r.Totals.Capped, string(contrib), r.Contributions.Total, notNil(r.Lines)}, nil
+		int64(r.Totals.Headcount), r.Totals.Days, r.Totals.Payroll, r.Totals.Capped, string(contrib), nullable(r.Seal), r.Contributions.Total, notNil(r.Lines)}, nil
 }
 
 // notNil stores an empty byte string in a NOT NULL column as empty, not NULL.
@@ -59,7 +59,7 @@ func scanDeclaration(row pgx.Row, lines bool) (*amane.DeclarationRecord, error) 
 	var headcount int64
 	var header, contrib string
 	dest := []any{&r.ID, &r.EmployerID, &r.Period, &seq, &r.Status, &r.Received, &r.Digest, &header,
-		&headcount, &r.Totals.Days, &r.Totals.Payroll, &r.Totals.Capped, &contrib}
+		&headcount, &r.Totals.Days, &r.Totals.Payroll, &r.Totals.Capped, &contrib, &r.Seal}
 	if lines {
 		dest = append(dest, &r.Lines)
 	}
@@ -117,10 +117,11 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 	// An erased person keeps the employment and a random immatriculation index matching no one: the
 	// index is reported as nil, so that a line cannot be matched to them.
 	rows, err := s.pool.Query(ctx, `SELECT j.employer_id, e.id, CASE WHEN x.employee_id IS NULL THEN e.imm_bidx END, j.state,
-			coalesce(h.kek_version, 0), h.wrapped
+			coalesce(h.kek_version, 0), h.wrapped, coalesce(k.kek_version, 0), k.wrapped, e.nom, e.prenom
 		FROM employments j JOIN employees e ON e.id = j.employee_id
 		LEFT JOIN erasures x ON x.employee_id = e.id
 		LEFT JOIN LATERAL (`+keyOf+`) h ON true
+		LEFT JOIN LATERAL (SELECT kek_version, wrapped FROM data_keys WHERE kind = 2 AND subject_id = e.id LIMIT 1) k ON true
 		WHERE j.employer_id = ANY($1::bigint[])
 		ORDER BY j.employer_id, j.employee_id`, employerIDs)
 	if err != nil {
@@ -128,12 +129,12 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var er, ver int64
+		var er, ver, kver int64
 		var p amane.DeclarationPerson
-		if err := rows.Scan(&er, &p.ID, &p.ImmIndex, &p.State, &ver, &p.History.Blob); err != nil {
+		if err := rows.Scan(&er, &p.ID, &p.ImmIndex, &p.State, &ver, &p.History.Blob, &kver, &p.Key.Blob, &p.Surname, &p.FirstName); err != nil {
 			return nil, err
 		}
-		p.History.Version = uint32(ver)
+		p.History.Version, p.Key.Version = uint32(ver), uint32(kver)
 		out[er] = append(out[er], p)
 	}
 	return out, rows.Err()
@@ -385,6 +386,64 @@ func (s *Store) ImmRequests(ctx context.Context, employerID int64) ([]*amane.Imm
 		out = append(out, &r)
 	}
 	return out, rows.Err()
+}
+
+// PriorDeclarations implements amane.DeclarationStore: one query for the batch, each employer's
+// latest earlier period found through the (employer_id, period, seq) unique index.
+func (s *Store) PriorDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*amane.DeclarationRecord, error) {
+	out := map[int64][]*amane.DeclarationRecord{}
+	if len(employerIDs) == 0 {
+		return out, nil
+	}
+	recs, err := s.declarations(ctx, true, `d JOIN LATERAL (SELECT max(p.period) AS last FROM declarations p
+			WHERE p.employer_id = d.employer_id AND p.period < $2) m ON d.period = m.last
+		WHERE d.employer_id = ANY($1::bigint[]) ORDER BY d.employer_id, d.seq`, employerIDs, period)
+	for _, r := range recs {
+		out[r.EmployerID] = append(out[r.EmployerID], r)
+	}
+	return out, err
+}
+
+// HistoryKey implements amane.DeclarationStore.
+func (s *Store) HistoryKey(ctx context.Context, employeeID int64) (amane.WrappedKey, error) {
+	var k amane.WrappedKey
+	var ver int64
+	err := s.pool.QueryRow(ctx, `SELECT kek_version, wrapped FROM data_keys WHERE kind = 3 AND subject_id = $1`, employeeID).Scan(&ver, &k.Blob)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return amane.WrappedKey{}, nil
+	}
+	k.Version = uint32(ver)
+	return k, err
+}
+
+// ValidateEmployment implements amane.DeclarationStore.
+func (s *Store) ValidateEmployment(ctx context.Context, employeeID, employerID int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE employments SET state = $1 WHERE employee_id = $2 AND employer_id = $3 AND state = $4`,
+		amane.EmploymentValidated, employeeID, employerID, amane.EmploymentPending)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return amane.Errorf(amane.ENOTFOUND, "No pending employment of this person at this employer.")
+	}
+	return nil
+}
+
+// UnsealedDeclarations implements amane.DeclarationStore.
+func (s *Store) UnsealedDeclarations(ctx context.Context, after int64, limit int) ([]*amane.DeclarationRecord, error) {
+	return s.declarations(ctx, true, `WHERE seal IS NULL AND id > $1 ORDER BY id LIMIT $2`, after, limit)
+}
+
+// SetDeclarationSeal implements amane.DeclarationStore.
+func (s *Store) SetDeclarationSeal(ctx context.Context, id int64, seal []byte) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE declarations SET seal = $1 WHERE id = $2 AND seal IS NULL`, seal, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return amane.Errorf(amane.ENOTFOUND, "No unsealed declaration %d.", id)
+	}
+	return nil
 }
 
 // dumpDeclarations are the Dump's last steps: data keys of the other kinds (history, request), then

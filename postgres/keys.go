@@ -268,7 +268,7 @@ type reindexer struct {
 
 // BeginReindex implements amane.Store.
 func (s *Store) BeginReindex(ctx context.Context) (amane.Reindexer, error) {
-	lt, err := s.beginLocked(ctx, `employers, employees, name_index`)
+	lt, err := s.beginLocked(ctx, `employers, employees, name_index, declarations`)
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +307,10 @@ func (r *reindexer) SetEmployeeIndexes(id int64, imm, cin, passport []byte, word
 		return nil
 	}
 	return r.queue(`INSERT INTO name_index (word, employee_id) SELECT w, $2 FROM unnest($1::bytea[]) AS w ON CONFLICT DO NOTHING`, dedupe(words), id)
+}
+
+func (r *reindexer) SetDeclarationSeal(id int64, seal []byte) error {
+	return r.queue(`UPDATE declarations SET seal = $1 WHERE id = $2`, seal, id)
 }
 
 func (r *reindexer) Commit(version uint32) error {

@@ -16,12 +16,12 @@ import (
 // prepared on the transaction's own connection (the writer pool has one connection, which the
 // transaction holds: preparing on the pool inside it would wait for itself).
 
-const declarationCols = `id, employer_id, period, seq, status, received, digest, header, headcount, days, payroll, capped, contributions`
+const declarationCols = `id, employer_id, period, seq, status, received, digest, header, headcount, days, payroll, capped, contributions, seal`
 
 // insertDeclaration inserts one declaration with the id a restore keeps (a batch inserts many rows a
 // statement, with declarationRows).
 const insertDeclaration = `INSERT INTO declarations (` + declarationCols + `, due, lines)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const insertImmRequest = `INSERT INTO imm_requests (id, employer_id, period, cin_index, state, created) VALUES (?, ?, ?, ?, ?, ?)`
 
@@ -37,14 +37,14 @@ func declarationArgs(r *amane.DeclarationRecord) ([]any, error) {
 		return nil, err
 	}
 	return []any{r.EmployerID, r.Period, r.Seq, r.Status, r.Received, notNull(r.Digest), string(header),
-		r.Totals.Headcount, r.Totals.Days, r.Totals.Payroll, r.Totals.Capped, string(contrib), r.Contributions.Total, notNull(r.Lines)}, nil
+		r.Totals.Headcount, r.Totals.Days, r.Totals.Payroll, r.Totals.Capped, string(contrib), nullable(r.Seal), r.Contributions.Total, notNull(r.Lines)}, nil
 }
 
 func scanDeclaration(row interface{ Scan(...any) error }, lines bool) (*amane.DeclarationRecord, error) {
 	var r amane.DeclarationRecord
 	var header, contrib string
 	dest := []any{&r.ID, &r.EmployerID, &r.Period, &r.Seq, &r.Status, &r.Received, &r.Digest, &header,
-		&r.Totals.Headcount, &r.Totals.Days, &r.Totals.Payroll, &r.Totals.Capped, &contrib}
+		&r.Totals.Headcount, &r.Totals.Days, &r.Totals.Payroll, &r.Totals.Capped, &contrib, &r.Seal}
 	if lines {
 		dest = append(dest, &r.Lines)
 	}
@@ -106,10 +106,11 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 	// index is reported as nil, so that a line cannot be matched to them.
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT j.employer_id, e.id, CASE WHEN x.employee_id IS NULL THEN e.imm_bidx END, j.state,
-				coalesce(h.kek_version, 0), h.wrapped
+				coalesce(h.kek_version, 0), h.wrapped, coalesce(k.kek_version, 0), k.wrapped, e.nom, e.prenom
 			FROM employments j JOIN employees e ON e.id = j.employee_id
 			LEFT JOIN erasures x ON x.employee_id = e.id
 			LEFT JOIN data_keys h ON h.kind = 3 AND h.subject_id = e.id
+			LEFT JOIN data_keys k ON k.kind = 2 AND k.subject_id = e.id
 			WHERE j.employer_id IN (SELECT value FROM json_each(?))
 			ORDER BY j.employer_id, j.employee_id`, string(arg))
 		if err != nil {
@@ -119,7 +120,7 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 		for rows.Next() {
 			var er int64
 			var p amane.DeclarationPerson
-			if err := rows.Scan(&er, &p.ID, &p.ImmIndex, &p.State, &p.History.Version, &p.History.Blob); err != nil {
+			if err := rows.Scan(&er, &p.ID, &p.ImmIndex, &p.State, &p.History.Version, &p.History.Blob, &p.Key.Version, &p.Key.Blob, &p.Surname, &p.FirstName); err != nil {
 				return err
 			}
 			out[er] = append(out[er], p)
@@ -270,7 +271,7 @@ type rowsInsert struct {
 
 var (
 	declarationRows = rowsInsert{`INSERT INTO declarations (` + declarationCols + `, due, lines) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, 32}
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, 32}
 	keyRows        = rowsInsert{`INSERT INTO data_keys (kind, subject_id, kek_version, wrapped) VALUES `, `(?, ?, ?, ?)`, ``, 64}
 	employmentRows = rowsInsert{`INSERT INTO employments (employee_id, employer_id, since, state) VALUES `, `(?, ?, ?, ?)`,
 		` ON CONFLICT (employee_id, employer_id) DO NOTHING`, 64}
@@ -386,6 +387,76 @@ func (s *Store) ImmRequests(ctx context.Context, employerID int64) (out []*amane
 		return rows.Err()
 	})
 	return out, err
+}
+
+// PriorDeclarations implements amane.DeclarationStore: one query for the batch, each employer's
+// latest earlier period found through the (employer_id, period, seq) unique index.
+func (s *Store) PriorDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*amane.DeclarationRecord, error) {
+	out := map[int64][]*amane.DeclarationRecord{}
+	if len(employerIDs) == 0 {
+		return out, nil
+	}
+	arg, err := json.Marshal(employerIDs)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.declarations(ctx, true, `WHERE employer_id IN (SELECT value FROM json_each(?1))
+		AND period = (SELECT max(p.period) FROM declarations p WHERE p.employer_id = declarations.employer_id AND p.period < ?2)
+		ORDER BY employer_id, seq`, string(arg), period)
+	for _, r := range recs {
+		out[r.EmployerID] = append(out[r.EmployerID], r)
+	}
+	return out, err
+}
+
+// HistoryKey implements amane.DeclarationStore.
+func (s *Store) HistoryKey(ctx context.Context, employeeID int64) (k amane.WrappedKey, err error) {
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT kek_version, wrapped FROM data_keys WHERE kind = 3 AND subject_id = ?`, employeeID).Scan(&k.Version, &k.Blob)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	return k, err
+}
+
+// ValidateEmployment implements amane.DeclarationStore.
+func (s *Store) ValidateEmployment(ctx context.Context, employeeID, employerID int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE employments SET state = ? WHERE employee_id = ? AND employer_id = ? AND state = ?`,
+			amane.EmploymentValidated, employeeID, employerID, amane.EmploymentPending)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return amane.Errorf(amane.ENOTFOUND, "No pending employment of this person at this employer.")
+		}
+		return nil
+	})
+}
+
+// UnsealedDeclarations implements amane.DeclarationStore.
+func (s *Store) UnsealedDeclarations(ctx context.Context, after int64, limit int) ([]*amane.DeclarationRecord, error) {
+	return s.declarations(ctx, true, `WHERE seal IS NULL AND id > ? ORDER BY id LIMIT ?`, after, limit)
+}
+
+// SetDeclarationSeal implements amane.DeclarationStore.
+func (s *Store) SetDeclarationSeal(ctx context.Context, id int64, seal []byte) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE declarations SET seal = ? WHERE id = ? AND seal IS NULL`, seal, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return amane.Errorf(amane.ENOTFOUND, "No unsealed declaration %d.", id)
+		}
+		return nil
+	})
 }
 
 // dumpDeclarations are the Dump's last steps: data keys of the other kinds (history, request), then

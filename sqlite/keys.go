@@ -284,6 +284,7 @@ type reindexer struct {
 	tx                 *sql.Tx
 	employer, employee *sql.Stmt
 	delWords, insWord  *sql.Stmt
+	seal               *sql.Stmt
 }
 
 // BeginReindex implements amane.Store.
@@ -301,6 +302,7 @@ func (s *Store) BeginReindex(ctx context.Context) (amane.Reindexer, error) {
 		{&r.employee, `UPDATE employees SET imm_bidx = ?, cin_bidx = ?, passeport_bidx = ? WHERE id = ?`},
 		{&r.delWords, `DELETE FROM name_index WHERE employee_id = ?`},
 		{&r.insWord, `INSERT OR IGNORE INTO name_index (word, employee_id) VALUES (?, ?)`},
+		{&r.seal, `UPDATE declarations SET seal = ? WHERE id = ?`},
 	} {
 		if *p.st, err = tx.PrepareContext(ctx, p.sql); err != nil {
 			tx.Rollback()
@@ -328,6 +330,11 @@ func (r *reindexer) SetEmployeeIndexes(id int64, imm, cin, passport []byte, word
 		}
 	}
 	return nil
+}
+
+func (r *reindexer) SetDeclarationSeal(id int64, seal []byte) error {
+	_, err := r.seal.ExecContext(r.ctx, seal, id)
+	return err
 }
 
 func (r *reindexer) Commit(version uint32) error {

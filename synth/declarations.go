@@ -49,7 +49,7 @@ const (
 	sickPer        = 15 // per thousand person-months: IL, a few days off
 	absencePer     = 20 // per thousand person-months: a few unpaid days, no situation
 	maternityPer   = 4  // per thousand women a month: start of a three-month IT episode
-	afDeductPct    = 3  // per cent of AF months with an amount to deduct
+	afDeductPct    = 3  // per cent of people with allowances who have an amount deducted
 
 	declBufSize = 1 << 20
 	declCheck   = 1 << 11 // rows read between ctx checks
@@ -462,6 +462,7 @@ type declEmployee struct {
 	days                       int // usual days a month
 	children                   int
 	afToPay                    int64
+	afToDeduct                 int64
 	female                     bool
 }
 
@@ -546,6 +547,12 @@ func (g *declGenerator) employee(rec []string, file string, line int) (declEmplo
 	}
 	if e.children > 0 && r.IntN(100) < afEligiblePct {
 		e.afToPay = afFirstChild*int64(min(e.children, 3)) + afOtherChild*int64(max(0, e.children-3))
+		// An overpayment being recovered: one child's allowance deducted every month. Drawn once,
+		// like the family: the préétabli carries the figures of record from month to month, and a
+		// declaration repeats them (B02 repeats A02 up to column 105).
+		if r.IntN(100) < afDeductPct {
+			e.afToDeduct = afFirstChild
+		}
 	}
 	return e, nil
 }
@@ -624,10 +631,7 @@ func (g *declGenerator) line(e *declEmployee, p *period) (l damancom.Line, ok bo
 	l.CappedSalary = min(l.RealSalary, Ceiling)
 
 	if e.afToPay > 0 {
-		l.AFToPay = e.afToPay
-		if r.IntN(100) < afDeductPct { // an overpayment recovered: one child's allowance
-			l.AFToDeduct = afFirstChild
-		}
+		l.AFToPay, l.AFToDeduct = e.afToPay, e.afToDeduct
 		l.AFNet = l.AFToPay - l.AFToDeduct
 	}
 	return l, true

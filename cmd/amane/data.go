@@ -264,6 +264,13 @@ func openRegistry(ctx context.Context, d *dataFlags) (*registry, error) {
 		return fail(err)
 	}
 	g := gate.New(st, v).UseJournal(j, st.(journal.Store)).SetPurposes(purposes)
+	// Declarations stored before their figures were sealed get their seal now, each once its sealed
+	// lines confirm its figures (one indexed query when there are none, the usual case).
+	if _, _, err := g.SealLegacyDeclarations(systemContext(ctx, "declaration seal")); err != nil {
+		j.Close()
+		st.Close()
+		return fail(err)
+	}
 	return &registry{store: st, custody: km.custody, keys: km, vault: v, gate: g, journal: j, dir: d.dir}, nil
 }
 

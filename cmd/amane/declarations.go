@@ -96,6 +96,9 @@ func declareFiles(ctx context.Context, reg *registry, paths []string, stderr io.
 
 // cmdDeclaration is `amane declaration show|export`.
 func cmdDeclaration(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "seal" {
+		return cmdDeclarationSeal(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "show" && args[0] != "export") {
 		return fmt.Errorf("%w: amane declaration show|export --data DIR --affiliation N --period AAAAMM", errUsage)
 	}
@@ -118,7 +121,13 @@ func cmdDeclaration(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer reg.Close()
-	ds, err := reg.gate.Declaration(systemContext(ctx, "declaration "+verb), *aff, *period)
+	dctx := systemContext(ctx, "declaration "+verb)
+	if verb == "export" {
+		// The file goes back as it came, byte for byte: the new employees' CIN in clear (journaled as
+		// revealed), never masked into blanks.
+		dctx = amane.NewContextWithReveal(dctx, amane.FieldCIN)
+	}
+	ds, err := reg.gate.Declaration(dctx, *aff, *period)
 	if err != nil {
 		return err
 	}
@@ -191,5 +200,63 @@ func writeFileWith(name string, write func(io.Writer) error, stdout io.Writer) e
 		return err
 	}
 	fmt.Fprintf(stdout, "Wrote %s.\n", name)
+	return nil
+}
+
+// cmdEmployment is `amane employment validate`: a pending employment (opened by a B04 line naming a
+// person declared elsewhere) validated once the identity the employer declared matches the
+// registry's. The reference names the case it is decided under.
+func cmdEmployment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "validate" {
+		return fmt.Errorf("%w: amane employment validate --data DIR --affiliation N --imm N --reference REF", errUsage)
+	}
+	fs := flag.NewFlagSet("employment validate", flag.ContinueOnError)
+	var d dataFlags
+	d.register(fs)
+	aff := fs.String("affiliation", "", "employer's affiliation number")
+	imm := fs.String("imm", "", "the insured person's immatriculation")
+	ref := fs.String("reference", "", "the case the validation is decided under")
+	if err := parseFlags(fs, args[1:], stderr); err != nil {
+		return err
+	}
+	if *aff == "" || *imm == "" || *ref == "" {
+		return fmt.Errorf("%w: amane employment validate --data DIR --affiliation N --imm N --reference REF", errUsage)
+	}
+	reg, err := openRegistry(ctx, &d)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	vctx := amane.NewContextWithPurpose(systemContext(ctx, "employment validate"), amane.Purpose{Code: "cli", Reference: *ref})
+	if err := reg.gate.ValidateEmployment(vctx, *aff, *imm); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "Employment validated.")
+	return nil
+}
+
+// cmdDeclarationSeal is `amane declaration seal`: the declarations stored before their figures were
+// sealed get their seal once their lines confirm them (opening the registry does it already); it
+// says how many are left refused, whose figures their lines do not confirm.
+func cmdDeclarationSeal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("declaration seal", flag.ContinueOnError)
+	var d dataFlags
+	d.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	reg, err := openRegistry(ctx, &d)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	_, bad, err := reg.gate.SealLegacyDeclarations(systemContext(ctx, "declaration seal"))
+	if err != nil {
+		return err
+	}
+	if bad > 0 {
+		return amane.Errorf(amane.EINVALID, "%d declarations stored before seals existed are not confirmed by their lines (changed in the store, or a person erased since): they stay refused.", bad)
+	}
+	fmt.Fprintln(stdout, "Every declaration is sealed.")
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"amane/damancom"
 	"amane/postgres/pgtest"
 )
 
@@ -243,6 +244,33 @@ func TestReindexOnTheCLI(t *testing.T) {
 		data, csvDir, _ := newDataDir(t, kind, 5, 100)
 		rows := readCSV(t, filepath.Join(csvDir, "SALARIES.csv"))
 		before := mustRun(t, "employee", "show", "--data", data, "--imm", rows[5][0])
+		// A declaration: its figures are sealed under the index key, and must read after a reindex.
+		aff := readCSV(t, filepath.Join(csvDir, "ADHERENTS.csv"))[1][0]
+		dir := t.TempDir()
+		pre := filepath.Join(dir, "pre.txt")
+		mustRun(t, "preetabli", "--data", data, "--affiliation", aff, "--period", "202609", "--out", pre)
+		raw, err := os.ReadFile(pre)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := damancom.DecodePreetabli(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dd := damancom.PreetabliToDeclaration(p)
+		for i := range dd.Lines {
+			dd.Lines[i].Days, dd.Lines[i].RealSalary, dd.Lines[i].CappedSalary = 26, 400000, 400000
+		}
+		var file bytes.Buffer
+		if err := dd.Encode(&file); err != nil {
+			t.Fatal(err)
+		}
+		ds := filepath.Join(dir, damancom.DeclarationName(aff, "202609"))
+		if err := os.WriteFile(ds, file.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mustRun(t, "declare", "--data", data, ds)
+		declared := mustRun(t, "declaration", "show", "--data", data, "--affiliation", aff, "--period", "202609")
 		for v := 2; v <= 3; v++ {
 			out := mustRun(t, "keys", "reindex", "--data", data)
 			if !strings.Contains(out, fmt.Sprintf("Reindexed 105 records under blind-index key version %d", v)) {
@@ -250,6 +278,9 @@ func TestReindexOnTheCLI(t *testing.T) {
 			}
 			if after := mustRun(t, "employee", "show", "--data", data, "--imm", rows[5][0]); after != before {
 				t.Fatalf("after reindex %d the record reads\n%s\nnot\n%s", v, after, before)
+			}
+			if after := mustRun(t, "declaration", "show", "--data", data, "--affiliation", aff, "--period", "202609"); after != declared {
+				t.Fatalf("after reindex %d the declaration reads\n%s\nnot\n%s", v, after, declared)
 			}
 			cin := rows[7][1]
 			if cin == "" {

@@ -46,6 +46,11 @@ Usage:
                                                     a period's declarations with lines, totals, contributions (JSON)
   amane declaration export --data DIR --affiliation N --period AAAAMM [--out FILE]
                                                     a stored declaration back as its DS_ file
+  amane declaration seal --data DIR                 seal the figures of declarations stored before seals
+                                                    existed, once their sealed lines confirm them
+  amane employment validate --data DIR --affiliation N --imm N --reference REF
+                                                    validate a pending employment (a B04 for a person declared
+                                                    elsewhere) once the declared identity matches the registry's
   amane preetabli --data DIR --affiliation N --period AAAAMM [--out FILE]
                                                     the préétabli CNSS sends the employer (AFFEBDS_ file)
   amane bench declarations [--employees N] [--db URL]
@@ -129,6 +134,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDeclare(ctx, args[1:], stdout, stderr)
 	case "declaration":
 		err = cmdDeclaration(ctx, args[1:], stdout, stderr)
+	case "employment":
+		err = cmdEmployment(ctx, args[1:], stdout, stderr)
 	case "preetabli":
 		err = cmdPreetabli(ctx, args[1:], stdout, stderr)
 	case "attest":
