@@ -58,3 +58,13 @@ func DecodeEntry(b []byte) (*Entry, error) {
 	}
 	return &e, nil
 }
+
+// RecordOf is the record reference of stored entry bytes: the column the stores index them by. Bytes
+// that do not decode as an entry have none.
+func RecordOf(b []byte) string {
+	e, err := DecodeEntry(b)
+	if err != nil {
+		return ""
+	}
+	return e.Record
+}

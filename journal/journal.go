@@ -166,9 +166,10 @@ func (j *Journal) AppendAll(ctx context.Context, es []Entry) error {
 	return nil
 }
 
-// AppendRaw appends an already encoded entry (see Entry.Encode).
+// AppendRaw appends an already encoded entry (see Entry.Encode). Its record column is derived from
+// the bytes, as Verify expects.
 func (j *Journal) AppendRaw(ctx context.Context, data []byte) (int64, error) {
-	return j.append(ctx, data, "")
+	return j.append(ctx, data, RecordOf(data))
 }
 
 func (j *Journal) append(ctx context.Context, data []byte, record string) (int64, error) {
