@@ -352,9 +352,9 @@ func (j *Journal) breaks(err error) error {
 // resync learns the store's tree after a failed append, and goes on from it: the size, and the
 // frontier at that size, which must extend the tree this journal committed (a consistency proof
 // checked against the root it computed itself). A smaller size or a tree that does not extend it is
-// a store rolled back or rewritten: the journal breaks. mine, if not nil, is the batch whose outcome
-// is unknown: resync reports whether it is in the store (committed, its indexes set), found as the
-// entries right after what this journal committed or, for a locked append, further on.
+// a store rolled back or rewritten: the journal breaks. mine, if not nil, is the batch try wrote at
+// the journal's size with an unknown outcome: resync reports whether it is there (committed, its
+// indexes set). A batch found committed is never appended again; one not found was not written.
 func (j *Journal) resync(ctx context.Context, mine []*request) (committed bool, err error) {
 	j.stale = true
 	size, err := j.st.JournalSize(ctx)
@@ -398,37 +398,25 @@ func (j *Journal) resync(ctx context.Context, mine []*request) (committed bool, 
 	return committed, nil
 }
 
-// findWindow bounds how far past its own size the journal looks for a batch whose outcome was
-// unknown; beyond it, the batch is reported failed (its callers release nothing), never appended again.
-const findWindow = 1 << 16
-
-// find reports whether batch is stored, in order, at or after the journal's size and before size,
-// and sets its indexes.
+// find reports whether batch is stored at the journal's size (where try wrote it: AppendJournal
+// writes at the index it is given or not at all), whole and in order, before size.
 func (j *Journal) find(ctx context.Context, size int64, batch []*request) (bool, error) {
-	end := min(size, j.size+findWindow)
-	if end-j.size < int64(len(batch)) {
+	if size-j.size < int64(len(batch)) {
 		return false, nil
 	}
-	got, err := j.st.JournalEntries(ctx, j.size, end)
+	got, err := j.st.JournalEntries(ctx, j.size, j.size+int64(len(batch)))
 	if err != nil {
 		return false, err
 	}
-	for at := 0; at+len(batch) <= len(got); at++ {
-		if !bytes.Equal(got[at], batch[0].data) {
-			continue
-		}
-		match := true
-		for i := 1; i < len(batch) && match; i++ {
-			match = bytes.Equal(got[at+i], batch[i].data)
-		}
-		if match {
-			for i, r := range batch {
-				r.index = j.size + int64(at+i)
-			}
-			return true, nil
+	for i, r := range batch {
+		if !bytes.Equal(got[i], r.data) {
+			return false, nil
 		}
 	}
-	return false, nil
+	for i, r := range batch {
+		r.index = j.size + int64(i)
+	}
+	return true, nil
 }
 
 // try writes batch at the current size, and on success makes it the committed tree.
