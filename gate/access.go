@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 
@@ -33,12 +34,16 @@ func (g *Gate) AccessLog(ctx context.Context, employeeID int64) ([]amane.AccessE
 	ref := employeeRef(employeeID)
 	var out []amane.AccessEntry
 	for after := int64(-1); ; {
-		idx, raw, err := g.jstore.JournalByRecord(ctx, ref, after, 1000)
-		if err != nil {
+		// Decoded from the hashed bytes; an entry filed here that names another record is refused
+		// (journaled, logged as an internal error), never shown.
+		idx, es, err := journal.ByRecord(ctx, g.jstore, ref, after, 1000)
+		if errors.Is(err, journal.ErrIntegrity) {
+			return nil, d.deny(ctx, ref, "journal integrity: run amane journal verify", err)
+		} else if err != nil {
 			return nil, err
 		}
 		for i := range idx {
-			out = append(out, accessEntry(idx[i], raw[i]))
+			out = append(out, accessEntryOf(idx[i], es[i]))
 		}
 		if len(idx) < 1000 {
 			break
@@ -57,6 +62,10 @@ func accessEntry(index int64, raw []byte) amane.AccessEntry {
 	if err != nil {
 		return amane.AccessEntry{Index: index, Outcome: "unreadable"}
 	}
+	return accessEntryOf(index, e)
+}
+
+func accessEntryOf(index int64, e *journal.Entry) amane.AccessEntry {
 	return amane.AccessEntry{Index: index, Time: e.Time, Principal: e.Principal, Role: e.Role, Scope: e.Scope,
 		Action: e.Action, Record: e.Record, Fields: e.Fields, Purpose: e.Purpose, Reference: e.Reference,
 		Outcome: e.Outcome, Reason: e.Reason, RequestID: e.RequestID}

@@ -13,6 +13,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -57,4 +58,42 @@ func DecodeEntry(b []byte) (*Entry, error) {
 		return nil, err
 	}
 	return &e, nil
+}
+
+// RecordOf is the record reference of stored entry bytes: the column the stores index them by. Bytes
+// that do not decode as an entry have none.
+//
+// Verify calls it on every entry, so the common case is a byte scan, not a decode (a decode costs
+// several times the entry's tree hashes): the one "record" key of Encode's output, a string without
+// escapes. A JSON string cannot hold the bytes `"record":"` (its quotes are escaped), so the key
+// found is the object's. Anything else (no such key but the word, a second one, escapes) is decoded.
+// For bytes Encode wrote, it is exactly the decoded entry's Record (FuzzRecordOf); for bytes it did
+// not write (tampered: their tree hash tells), what the scan finds.
+func RecordOf(b []byte) string {
+	i := bytes.Index(b, recordKey)
+	if i < 0 {
+		if !bytes.Contains(b, recordName) {
+			return ""
+		}
+		return decodedRecord(b)
+	}
+	rest := b[i+len(recordKey):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 || bytes.Contains(rest[j:], recordName) {
+		return decodedRecord(b)
+	}
+	return string(rest[:j])
+}
+
+var (
+	recordKey  = []byte(`"record":"`)
+	recordName = []byte(`"record"`)
+)
+
+func decodedRecord(b []byte) string {
+	e, err := DecodeEntry(b)
+	if err != nil {
+		return ""
+	}
+	return e.Record
 }

@@ -86,3 +86,35 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// FuzzRecordOf: RecordOf scans bytes instead of decoding them (Verify calls it on every entry). For
+// every entry Encode writes, whatever its fields hold (quotes, backslashes, the word "record", a
+// key-like `"record":"` in another field), it must equal the entry's Record; on any bytes, it must not
+// panic, and where the bytes are Encode's own output, agree with DecodeEntry.
+func FuzzRecordOf(f *testing.F) {
+	f.Add("employee/42", "dossier", "agency", []byte(`{"time":"t","principal":"p","role":"r","action":"read","record":"employee/1","outcome":"allowed"}`))
+	f.Add("", `"record":"employee/9"`, `x","record":"employee/9`, []byte(`{"record":"a","record":"b"}`))
+	f.Add(`employee/"1\`, "record", `\"record\":\"`, []byte(`{"record":"a\"b"}`))
+	f.Add("employee/é", "", "", []byte(`{"record":5}`))
+	f.Fuzz(func(t *testing.T, record, purpose, reason string, raw []byte) {
+		e := journal.Entry{Time: "2026-01-02T03:04:05.000Z", Principal: purpose, Role: "agent", Action: "read", Record: record,
+			Fields: []string{reason}, Purpose: purpose, Reason: reason, Outcome: journal.Allowed}
+		b, err := e.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := journal.DecodeEntry(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := journal.RecordOf(b); got != d.Record {
+			t.Fatalf("RecordOf(%s) = %q, the entry's record is %q", b, got, d.Record)
+		}
+		got := journal.RecordOf(raw)
+		if d, err := journal.DecodeEntry(raw); err == nil {
+			if again, _ := d.Encode(); string(again) == string(raw) && got != d.Record {
+				t.Fatalf("RecordOf(%s) = %q, decoded %q", raw, got, d.Record)
+			}
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -46,10 +47,15 @@ type Journal struct {
 	writerDone, loopDone chan struct{}
 	stopLoop             context.CancelFunc
 
-	mu    sync.Mutex // guards size, hashes, err
+	mu    sync.Mutex // guards size, front, stale
 	size  int64
 	front *memHashes // the frontier of the committed tree
-	err   error      // set when the committed state is unknown: every later Append fails
+	// stale is set when an append failed and the store could not say what it holds (a lost database
+	// connection): the next append first learns the store's tree (resync) and goes on from it.
+	stale bool
+	// broken is set, once, when the store holds less than this journal committed, or a tree that
+	// does not extend it (rolled back, truncated, rewritten): every later Append fails with it.
+	broken atomic.Pointer[error]
 
 	ckMu   sync.Mutex // one checkpoint at a time
 	ckSize int64      // size of the last checkpoint signed
@@ -166,9 +172,10 @@ func (j *Journal) AppendAll(ctx context.Context, es []Entry) error {
 	return nil
 }
 
-// AppendRaw appends an already encoded entry (see Entry.Encode).
+// AppendRaw appends an already encoded entry (see Entry.Encode). Its record column is derived from
+// the bytes, as Verify expects.
 func (j *Journal) AppendRaw(ctx context.Context, data []byte) (int64, error) {
-	return j.append(ctx, data, "")
+	return j.append(ctx, data, RecordOf(data))
 }
 
 func (j *Journal) append(ctx context.Context, data []byte, record string) (int64, error) {
@@ -263,53 +270,153 @@ func (j *Journal) writer() {
 	}
 }
 
+// commitTries bounds the tries of one batch whose append failed while the store's size stayed the
+// same (a lost connection: the database pool's next try takes another one) or whose store could not
+// be read after a failure.
+const commitTries = 5
+
 func (j *Journal) commit(batch []*request) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.err != nil {
-		return j.err
+	if err := j.brokenErr(); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	var err error
 	for attempt := 0; ; attempt++ {
-		err := j.try(ctx, batch)
-		if err == nil {
+		if attempt > 0 {
+			// Back off a little: another writer's turn, or the database pool's reconnection.
+			time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond))))
+		}
+		if j.stale {
+			if _, serr := j.resync(ctx, nil); serr != nil {
+				if j.brokenErr() != nil || attempt+1 >= commitTries {
+					return fmt.Errorf("journal: append: %w", errors.Join(err, serr))
+				}
+				continue
+			}
+		}
+		n := j.size
+		if err = j.try(ctx, batch); err == nil {
 			return nil
 		}
-		// The transaction may have committed all the same (a lost connection at commit), or another
-		// process (a CLI command while the server runs) appended first. Learn which, from the store.
-		size, serr := j.st.JournalSize(ctx)
-		if serr != nil || size < j.size {
-			j.err = fmt.Errorf("journal: state unknown after a failed append (%v); reopen the journal", err)
-			return fmt.Errorf("journal: append: %w", err)
-		}
-		if size > j.size {
-			got, gerr := j.st.JournalEntries(ctx, j.size, j.size+1)
-			if gerr == nil && len(got) == 1 && bytes.Equal(got[0], batch[0].data) {
-				j.err = fmt.Errorf("journal: an append reported %v but committed; reopen the journal", err)
+		// The transaction may have committed all the same (a lost connection at commit), or not at
+		// all, or another process (a CLI command while the server runs) appended first. Learn which
+		// from the store: never a gap, never the batch twice.
+		committed, serr := j.resync(ctx, batch)
+		switch {
+		case serr != nil: // stale: the next try (or the next batch) resyncs first
+			if j.brokenErr() != nil || attempt+1 >= commitTries {
+				return fmt.Errorf("journal: append: %w", errors.Join(err, serr))
+			}
+			continue
+		case committed:
+			return nil
+		case j.size == n: // nothing was written: a failure before the commit; try again
+			if attempt+1 >= commitTries {
 				return fmt.Errorf("journal: append: %w", err)
 			}
-			// Another writer appended first. Under load (the server journaling every read while a CLI
-			// command runs) a writer can lose that race again and again: the store's lock, where it has
-			// one, makes the next try read and append in one critical section.
-			if la, ok := j.st.(LockedAppender); ok && gerr == nil {
-				if err := j.tryLocked(ctx, la, batch); err != nil {
-					return fmt.Errorf("journal: append: %w", err)
-				}
-				return nil
+			continue
+		}
+		// Another writer appended first. Under load (the server journaling every read while a CLI
+		// command runs) a writer can lose that race again and again: the store's lock, where it has
+		// one, makes the next try read and append in one critical section.
+		if la, ok := j.st.(LockedAppender); ok {
+			if err := j.tryLocked(ctx, la, batch); err != nil {
+				// Its outcome is learnt like any other's, at the next append.
+				j.stale = true
+				return fmt.Errorf("journal: append: %w", err)
 			}
-			if gerr == nil && attempt < 100 { // another writer: take up its tree and try again, backing off
-				time.Sleep(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond))))
-				front := &memHashes{m: map[int64]tlog.Hash{}, next: hashReader(context.Background(), j.st)}
-				if _, ferr := front.ReadHashes(frontier(size)); ferr == nil {
-					front.keep(size)
-					j.size, j.front = size, front
-					continue
-				}
+			return nil
+		}
+		if attempt >= 100 {
+			return fmt.Errorf("journal: append: %w", err)
+		}
+	}
+}
+
+// brokenErr is the error every append fails with once the store was found rolled back or rewritten.
+func (j *Journal) brokenErr() error {
+	if p := j.broken.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (j *Journal) breaks(err error) error {
+	j.broken.CompareAndSwap(nil, &err)
+	return j.brokenErr()
+}
+
+// resync learns the store's tree after a failed append, and goes on from it: the size, and the
+// frontier at that size, which must extend the tree this journal committed (a consistency proof
+// checked against the root it computed itself). A smaller size or a tree that does not extend it is
+// a store rolled back or rewritten: the journal breaks. mine, if not nil, is the batch try wrote at
+// the journal's size with an unknown outcome: resync reports whether it is there (committed, its
+// indexes set). A batch found committed is never appended again; one not found was not written.
+func (j *Journal) resync(ctx context.Context, mine []*request) (committed bool, err error) {
+	j.stale = true
+	size, err := j.st.JournalSize(ctx)
+	if err != nil {
+		return false, err
+	}
+	if size < j.size {
+		return false, j.breaks(fmt.Errorf("journal: the store holds %d entries, fewer than the %d this journal committed: it was rolled back or truncated; run amane journal verify", size, j.size))
+	}
+	if size > j.size {
+		front := &memHashes{m: map[int64]tlog.Hash{}, next: hashReader(context.Background(), j.st)}
+		if _, err := front.ReadHashes(frontier(size)); err != nil {
+			return false, err
+		}
+		if j.size > 0 {
+			old, err := tlog.TreeHash(j.size, j.front)
+			if err != nil {
+				return false, err
+			}
+			cur, err := tlog.TreeHash(size, front)
+			if err != nil {
+				return false, err
+			}
+			p, err := tlog.ProveTree(size, j.size, hashReader(ctx, j.st))
+			if err != nil {
+				return false, err
+			}
+			if tlog.CheckTree(p, size, cur, j.size, old) != nil {
+				return false, j.breaks(fmt.Errorf("journal: the stored tree at size %d does not extend the one this journal committed at size %d: run amane journal verify", size, j.size))
 			}
 		}
-		return fmt.Errorf("journal: append: %w", err)
+		if len(mine) > 0 {
+			if committed, err = j.find(ctx, size, mine); err != nil {
+				return false, err
+			}
+		}
+		front.keep(size)
+		j.size, j.front = size, front
 	}
+	j.stale = false
+	return committed, nil
+}
+
+// find reports whether batch is stored at the journal's size (where try wrote it: AppendJournal
+// writes at the index it is given or not at all), whole and in order, before size.
+func (j *Journal) find(ctx context.Context, size int64, batch []*request) (bool, error) {
+	if size-j.size < int64(len(batch)) {
+		return false, nil
+	}
+	got, err := j.st.JournalEntries(ctx, j.size, j.size+int64(len(batch)))
+	if err != nil {
+		return false, err
+	}
+	for i, r := range batch {
+		if !bytes.Equal(got[i], r.data) {
+			return false, nil
+		}
+	}
+	for i, r := range batch {
+		r.index = j.size + int64(i)
+	}
+	return true, nil
 }
 
 // try writes batch at the current size, and on success makes it the committed tree.
@@ -382,6 +489,26 @@ func (j *Journal) committed(n int64, batch []*request, work *memHashes) {
 	work.keep(n + int64(len(batch)))
 	j.front = work
 	j.size = n + int64(len(batch))
+}
+
+// Health reports whether the journal can append: nil, or why not — closed, broken (its store rolled
+// back or rewritten), or its store unreachable (one cheap query: the size). For a load balancer's
+// health check (/healthz); it takes no lock an append holds, so a slow store does not queue it
+// behind the appends.
+func (j *Journal) Health(ctx context.Context) error {
+	j.closeMu.RLock()
+	closed := j.closed
+	j.closeMu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if err := j.brokenErr(); err != nil {
+		return err
+	}
+	if _, err := j.st.JournalSize(ctx); err != nil {
+		return fmt.Errorf("journal: the store cannot be read: %w", err)
+	}
+	return nil
 }
 
 // Size is the number of committed entries.

@@ -217,6 +217,34 @@ func TestJournalTamper(t *testing.T) {
 		{"delete", func(t *testing.T, b *backend) {
 			b.exec(t, `DELETE FROM journal_entries WHERE idx = $1`, 150)
 		}, 150, "entry 150 is missing"},
+		{"delete-and-renumber", func(t *testing.T, b *backend) {
+			// The gap closed: every later entry moved down one place. Verify names the deleted
+			// entry's index, not the journal's shortened end (a storage index).
+			b.exec(t, `DELETE FROM journal_entries WHERE idx = $1`, 150)
+			b.exec(t, `UPDATE journal_entries SET idx = -(idx - 1) WHERE idx > $1`, 150)
+			b.exec(t, `UPDATE journal_entries SET idx = -idx WHERE idx < 0`)
+		}, 150, "entry 150 is missing (deleted): the entries after it were moved down 1 place(s)"},
+		{"delete-two-and-renumber", func(t *testing.T, b *backend) {
+			b.exec(t, `DELETE FROM journal_entries WHERE idx IN (150, 151)`)
+			b.exec(t, `UPDATE journal_entries SET idx = -(idx - 2) WHERE idx > $1`, 151)
+			b.exec(t, `UPDATE journal_entries SET idx = -idx WHERE idx < 0`)
+		}, 150, "entry 150 is missing (deleted): the entries after it were moved down 2 place(s)"},
+		{"delete-with-hashes", func(t *testing.T, b *backend) {
+			b.exec(t, `DELETE FROM journal_entries WHERE idx = $1`, 150)
+			b.exec(t, `DELETE FROM journal_hashes WHERE idx >= $1 AND idx < $2`, tlog.StoredHashIndex(0, 150), tlog.StoredHashIndex(0, 151))
+		}, 150, "entry 150 is missing"},
+		{"record-moved", func(t *testing.T, b *backend) {
+			// The record column is outside the hashed bytes: rewritten, the read of employee/150
+			// leaves that person's access log and enters employee/7's.
+			b.exec(t, `UPDATE journal_entries SET record = $1 WHERE idx = $2`, "employee/7", 150)
+		}, 150, "entry 150 is filed under another record"},
+		{"record-cleared", func(t *testing.T, b *backend) {
+			b.exec(t, `UPDATE journal_entries SET record = NULL WHERE idx = $1`, 150)
+		}, 150, "entry 150 is filed under another record"},
+		{"record-added", func(t *testing.T, b *backend) {
+			b.exec(t, `UPDATE journal_entries SET record = $1 WHERE idx = $2`, "employee/7", 150)
+			b.exec(t, `UPDATE journal_entries SET record = $1 WHERE idx = $2`, "employee/150", 160)
+		}, 150, "entry 150 is filed under another record"},
 		{"swap", func(t *testing.T, b *backend) {
 			b.exec(t, `UPDATE journal_entries SET idx = -1 WHERE idx = 120`)
 			b.exec(t, `UPDATE journal_entries SET idx = 120 WHERE idx = 180`)
@@ -228,9 +256,9 @@ func TestJournalTamper(t *testing.T) {
 			b.exec(t, `INSERT INTO journal_entries (idx, entry) VALUES ($1, $2)`, 150, edited)
 		}, 150, "entry 150 does not match"},
 		{"edit-with-hashes", func(t *testing.T, b *backend) {
-			// The stored hashes are rewritten too: only the signed checkpoints catch it, to within
-			// the checkpoint interval.
-			b.exec(t, `UPDATE journal_entries SET entry = $1 WHERE idx = $2`, edited, 150)
+			// The stored hashes and the record column are rewritten too: only the signed checkpoints
+			// catch it, to within the checkpoint interval.
+			b.exec(t, `UPDATE journal_entries SET entry = $1, record = $2 WHERE idx = $3`, edited, "employee/999", 150)
 			rehash(t, b, 300)
 		}, 100, "stored checkpoint at size 200 does not match the entries: an entry between index 100 and 199"},
 		{"hashes-deleted", func(t *testing.T, b *backend) {
@@ -253,7 +281,7 @@ func TestJournalTamper(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r.OK() || r.FirstBad != c.first || !strings.Contains(strings.Join(r.Problems, "\n"), c.says) {
+				if r.OK() || r.FirstBad != c.first || !strings.Contains(r.Problems[0], c.says) {
 					t.Fatalf("after %s: first bad %d (want %d), problems:\n%s", c.name, r.FirstBad, c.first, strings.Join(r.Problems, "\n"))
 				}
 				t.Logf("%s: %s", c.name, r.Problems[0])
@@ -410,7 +438,8 @@ func TestJournalEntryEncoding(t *testing.T) {
 }
 
 // TestJournalByRecord checks that the journal hands each entry's record to the store, which finds a
-// record's entries, oldest first, a page at a time; raw entries have no record.
+// record's entries, oldest first, a page at a time; a raw entry is filed by the record it names, as
+// Verify expects.
 func TestJournalByRecord(t *testing.T) {
 	each(t, func(t *testing.T, b *backend) {
 		ctx := context.Background()
@@ -432,8 +461,10 @@ func TestJournalByRecord(t *testing.T) {
 			}
 		}
 		raw, _ := json.Marshal(journal.Entry{Principal: "p", Action: "read", Record: "employee/7", Outcome: journal.Allowed})
-		if _, err := j.AppendRaw(ctx, raw); err != nil {
+		if k, err := j.AppendRaw(ctx, raw); err != nil {
 			t.Fatal(err)
+		} else {
+			want = append(want, k)
 		}
 		if err := j.Close(); err != nil {
 			t.Fatal(err)

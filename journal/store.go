@@ -12,12 +12,17 @@ type Store interface {
 	// concatenated tlog.StoredHashes of each entry, which go at stored-hash indexes
 	// tlog.StoredHashIndex(0, n) onward), in one transaction. n must equal the current size, else
 	// nothing is written and an error is returned (another writer appended meanwhile).
-	// records[i] is entry i's record reference ("employee/42", or "" for none), kept in a column of its
-	// own so that JournalByRecord finds a person's entries without reading the whole journal.
+	// records[i] is entry i's record reference ("employee/42", or "" for none: RecordOf(entries[i])),
+	// kept in a column of its own so that JournalByRecord finds a person's entries without reading the
+	// whole journal.
 	AppendJournal(ctx context.Context, n int64, entries [][]byte, records []string, hashes []tlog.Hash) error
 	// JournalByRecord returns the indexes and entries whose record reference is record, oldest first,
 	// at most limit of them after index after (-1 for the start).
 	JournalByRecord(ctx context.Context, record string, after int64, limit int) ([]int64, [][]byte, error)
+	// JournalRecords returns the record column of the entries at indexes from..to-1, one slot per
+	// index ("" for no record, and for an index with no row). The column is derived from the entry
+	// (RecordOf) and indexed outside the hashed bytes: Verify checks each against its entry.
+	JournalRecords(ctx context.Context, from, to int64) ([]string, error)
 	// JournalSize is the number of entries: one past the highest index stored.
 	JournalSize(ctx context.Context) (int64, error)
 	// JournalEntries returns the entries at indexes from..to-1, one slot per index; an index with no

@@ -15,7 +15,14 @@ type Report struct {
 	Checkpoints int      // signed checkpoints checked (store, and witness file if given)
 	Signed      int64    // the largest size covered by a valid, matching checkpoint
 	FirstBad    int64    // the first entry index found bad, -1 if none
-	Problems    []string // what is wrong, first found first; empty when the journal is intact
+	Problems    []string // what is wrong, lowest entry index first; empty when the journal is intact
+
+	probs []indexed // Problems before finish: each with the entry index it names (-1: none)
+}
+
+type indexed struct {
+	index int64
+	text  string
 }
 
 // OK reports whether nothing was found wrong.
@@ -29,17 +36,31 @@ func (r *Report) bad(i int64, format string, args ...any) {
 	if r.FirstBad < 0 || (i >= 0 && i < r.FirstBad) {
 		r.FirstBad = i
 	}
-	r.problem(format, args...)
+	r.probs = append(r.probs, indexed{i, fmt.Sprintf(format, args...)})
 }
 
 func (r *Report) problem(format string, args ...any) {
-	const max = 20
-	if len(r.Problems) == max {
-		r.Problems = append(r.Problems, "… (more problems not listed)")
+	r.probs = append(r.probs, indexed{-1, fmt.Sprintf(format, args...)})
+}
+
+// finish lists the problems: those naming no entry (bad signatures) first, then by entry index, so
+// that the first line names the first bad entry (a deletion found at index 150 comes before the
+// shortened journal's end it also causes), at most maxProblems of them.
+func (r *Report) finish() *Report {
+	const maxProblems = 20
+	sort.SliceStable(r.probs, func(a, b int) bool { return r.probs[a].index < r.probs[b].index })
+	r.Problems = r.Problems[:0]
+	for i, p := range r.probs {
+		if i == maxProblems {
+			r.Problems = append(r.Problems, "… (more problems not listed)")
+			break
+		}
+		r.Problems = append(r.Problems, p.text)
 	}
-	if len(r.Problems) < max {
-		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+	if len(r.Problems) == 0 {
+		r.Problems = nil
 	}
+	return r
 }
 
 // verifyPage is how many entries Verify reads at a time.
@@ -55,7 +76,11 @@ type target struct {
 // recomputed root at its size. An edited, deleted, reordered or inserted entry is reported with the
 // first bad index. The error is for failures to read the store, not for what was found.
 func Verify(ctx context.Context, st Store, verifier note.Verifier) (*Report, error) {
-	return verify(ctx, st, verifier, nil)
+	r, err := verify(ctx, st, verifier, nil)
+	if err != nil {
+		return nil, err
+	}
+	return r.finish(), nil
 }
 
 // VerifyWitness is Verify with the checkpoints of a witness file too: each must be validly signed,
@@ -87,7 +112,11 @@ func VerifyWitness(ctx context.Context, st Store, verifier note.Verifier, witnes
 	if err != nil {
 		return nil, err
 	}
-	r.Problems = append(pre, r.Problems...)
+	first := make([]indexed, 0, len(pre)+len(r.probs)) // the witness file's own problems first
+	for _, p := range pre {
+		first = append(first, indexed{-1, p})
+	}
+	r.probs = append(first, r.probs...)
 	for i := 1; i < len(trees); i++ {
 		old, cur := trees[i-1], trees[i]
 		if old.Size == 0 || old.Size == cur.Size {
@@ -105,7 +134,7 @@ func VerifyWitness(ctx context.Context, st Store, verifier note.Verifier, witnes
 		}
 	}
 	r.Checkpoints += len(notes)
-	return r, nil
+	return r.finish(), nil
 }
 
 func verify(ctx context.Context, st Store, verifier note.Verifier, extra []target) (*Report, error) {
@@ -154,6 +183,13 @@ func verify(ctx context.Context, st Store, verifier note.Verifier, extra []targe
 
 	front := &memHashes{m: map[int64]tlog.Hash{}}
 	lastGood := int64(0)
+	entryBad := int64(-1) // the first entry the scan itself found bad (not a checkpoint)
+	entryIsBad := func(i int64, format string, args ...any) {
+		if entryBad < 0 {
+			entryBad = i
+		}
+		r.bad(i, format, args...)
+	}
 	hashesBad := false
 	for from := int64(0); from < size; from += verifyPage {
 		to := min(from+verifyPage, size)
@@ -161,8 +197,12 @@ func verify(ctx context.Context, st Store, verifier note.Verifier, extra []targe
 		if err != nil {
 			return nil, err
 		}
-		if int64(len(entries)) != to-from {
-			return nil, fmt.Errorf("journal: the store returned %d entries for %d indexes", len(entries), to-from)
+		records, err := st.JournalRecords(ctx, from, to)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(entries)) != to-from || int64(len(records)) != to-from {
+			return nil, fmt.Errorf("journal: the store returned %d entries and %d records for %d indexes", len(entries), len(records), to-from)
 		}
 		base := tlog.StoredHashIndex(0, from)
 		idxs := make([]int64, tlog.StoredHashIndex(0, to)-base)
@@ -176,7 +216,8 @@ func verify(ctx context.Context, st Store, verifier note.Verifier, extra []targe
 		for i, e := range entries {
 			idx := from + int64(i)
 			if e == nil {
-				r.bad(idx, "entry %d is missing (deleted); the tree cannot be recomputed past it", idx)
+				entryIsBad(idx, "entry %d is missing (deleted); the tree cannot be recomputed past it", idx)
+				r.Signed = lastGood
 				return r, nil
 			}
 			hs, err := tlog.StoredHashes(idx, e, front)
@@ -193,7 +234,8 @@ func verify(ctx context.Context, st Store, verifier note.Verifier, extra []targe
 					ix[k] = h0 + int64(k)
 				}
 				if mine, err = st.JournalHashes(ctx, ix); err != nil {
-					r.bad(idx, "the stored tree hashes of entry %d cannot be read (deleted?): %v", idx, err)
+					// Not the store's message: it names a stored-hash index, which is no entry.
+					entryIsBad(idx, "the stored tree hashes of entry %d cannot be read (deleted?)", idx)
 					hashesBad = true
 				}
 			}
@@ -204,12 +246,20 @@ func verify(ctx context.Context, st Store, verifier note.Verifier, extra []targe
 				}
 				if mine[k] != h {
 					hashesBad = true
-					if k == 0 {
-						r.bad(idx, "entry %d does not match its stored leaf hash: it was edited, replaced, moved (reordered) or inserted", idx)
+					if k != 0 {
+						entryIsBad(idx, "the stored tree hashes written with entry %d were altered", idx)
+					} else if d := movedDown(ctx, st, idx, h); d > 0 {
+						entryIsBad(idx, "entry %d is missing (deleted): the entries after it were moved down %d place(s) to close the gap (the entry now at %d was written at %d)", idx, d, idx, idx+d)
 					} else {
-						r.bad(idx, "the stored tree hashes written with entry %d were altered", idx)
+						entryIsBad(idx, "entry %d does not match its stored leaf hash: it was edited, replaced, moved (reordered) or inserted", idx)
 					}
 				}
+			}
+			// The record column is what the access log finds a person's entries by; it is outside
+			// the hashed bytes, so it is checked against them: rewritten, it would hide an entry
+			// from one person's log and show it in another's.
+			if records[i] != RecordOf(e) {
+				entryIsBad(idx, "entry %d is filed under another record than the one it names (its record column was altered): the access log of the record it names misses it", idx)
 			}
 			n := idx + 1
 			if ts := targets[n]; len(ts) > 0 {
@@ -221,13 +271,14 @@ func verify(ctx context.Context, st Store, verifier note.Verifier, extra []targe
 				for _, t := range ts {
 					if t.tree.Hash != root {
 						ok = false
-						if r.FirstBad < 0 {
-							r.FirstBad = lastGood
+						if entryBad < 0 { // nothing more precise: the change is after the last good checkpoint
+							r.bad(lastGood, "%s does not match the entries: an entry between index %d and %d was changed, removed or added", t.what, lastGood, n-1)
+						} else {
+							r.bad(entryBad, "%s does not match the entries", t.what)
 						}
-						r.problem("%s does not match the entries: an entry between index %d and %d was changed, removed or added", t.what, lastGood, n-1)
 					}
 				}
-				if ok && r.FirstBad < 0 {
+				if ok && entryBad < 0 {
 					lastGood = n
 				}
 			}
@@ -238,4 +289,27 @@ func verify(ctx context.Context, st Store, verifier note.Verifier, extra []targe
 	}
 	r.Signed = lastGood
 	return r, nil
+}
+
+// movedLookahead is how far Verify looks for an entry that was moved down to close a deletion's gap.
+const movedLookahead = 16
+
+// movedDown returns d > 0 when the entry at idx, whose leaf hash is leaf, is the one written at
+// idx+d (its stored leaf hash is there): entries idx..idx+d-1 were deleted and the later ones
+// renumbered. 0 when not found (an edit, an insertion, or a deletion further back).
+func movedDown(ctx context.Context, st Store, idx int64, leaf tlog.Hash) int64 {
+	ix := make([]int64, movedLookahead)
+	for d := range ix {
+		ix[d] = tlog.StoredHashIndex(0, idx+int64(d)+1)
+	}
+	for d, x := range ix { // one at a time: past the journal's end, the stored hashes are missing
+		got, err := st.JournalHashes(ctx, []int64{x})
+		if err != nil {
+			return 0
+		}
+		if got[0] == leaf {
+			return int64(d) + 1
+		}
+	}
+	return 0
 }

@@ -155,6 +155,28 @@ func (s *Store) JournalEntries(ctx context.Context, from, to int64) ([][]byte, e
 	return out, rows.Err()
 }
 
+// JournalRecords implements journal.Store.
+func (s *Store) JournalRecords(ctx context.Context, from, to int64) ([]string, error) {
+	if to < from {
+		return nil, nil
+	}
+	out := make([]string, to-from)
+	rows, err := s.pool.Query(ctx, `SELECT idx, coalesce(record, '') FROM journal_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int64
+		var r string
+		if err := rows.Scan(&i, &r); err != nil {
+			return nil, err
+		}
+		out[i-from] = r
+	}
+	return out, rows.Err()
+}
+
 // JournalHashes implements journal.Store.
 func (s *Store) JournalHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
 	if len(indexes) == 0 {

@@ -727,6 +727,26 @@ func testJournalByRecord(t *testing.T, s amane.Store) {
 			t.Fatalf("record \"\": %v (%v)", ix, err)
 		}
 	})
+	t.Run("Records", func(t *testing.T) {
+		// The record column as stored, one slot per index ("" for none, and past the end), for
+		// journal.Verify to check against the entries.
+		got, err := js.JournalRecords(ctx, 25, 32)
+		code(t, err, "")
+		var want []string
+		for i := 25; i < 32; i++ {
+			if i < 30 {
+				want = append(want, []string{"employee/1", "employee/2", ""}[i%3])
+			} else {
+				want = append(want, "")
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("records %q, want %q", got, want)
+		}
+		if got, err := js.JournalRecords(ctx, 5, 5); err != nil || len(got) != 0 {
+			t.Fatalf("empty range: %q (%v)", got, err)
+		}
+	})
 }
 
 // testDumpRestore dumps a store with every kind of row and restores it into an empty one through the

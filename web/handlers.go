@@ -9,7 +9,7 @@ import (
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	s.health(w, r) // health.go
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {

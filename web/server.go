@@ -55,6 +55,9 @@ type Server struct {
 	Now       amane.Clock
 	// Attester issues and verifies attestations (attestations.go). nil: those routes answer 404.
 	Attester Attester
+	// Health says whether the server can journal (journal.Journal.Health); /healthz answers 503 while
+	// it returns an error. nil: always healthy.
+	Health func(context.Context) error
 
 	mux       *http.ServeMux
 	srv       *http.Server
@@ -65,6 +68,7 @@ type Server struct {
 	templates map[string]*template.Template
 	metrics   *prometheus.Registry // GET /metrics
 	watch     *watch               // the sentinel, if UseSentinel was called
+	healthC   healthCache          // /healthz's last probe (health.go)
 }
 
 // Config is the server's public identity for WebAuthn.

@@ -475,6 +475,7 @@ func serve(ctx context.Context, reg *registry, addr string, stdout, stderr io.Wr
 		return err
 	}
 	srv.SecretKey = key
+	srv.Health = reg.journal.Health // /healthz: 503 while the server cannot journal
 	signer, err := attestSigner(reg, stderr)
 	if err != nil {
 		return err

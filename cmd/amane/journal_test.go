@@ -191,8 +191,44 @@ func TestJournalTamperOnTheCLI(t *testing.T) {
 
 			exec(`DELETE FROM journal_entries WHERE idx = $1`, int64(6))
 			wantBad("a deletion", 6)
-			exec(`INSERT INTO journal_entries (idx, entry) VALUES ($1, $2)`, int64(6), entries[6])
+			exec(`INSERT INTO journal_entries (idx, entry, record) VALUES ($1, $2, nullif($3, ''))`, int64(6), entries[6], journal.RecordOf(entries[6]))
 			mustRun(t, "journal", "verify", "--data", data)
+
+			// The record column (what a person's "who accessed my data" finds entries by) moved from
+			// one person to another: outside the hashed bytes, it is checked against them.
+			var read int64 = -1
+			for i := int64(0); i < int64(len(entries)); i++ {
+				if strings.HasPrefix(journal.RecordOf(entries[i]), "employee/") {
+					read = i
+					break
+				}
+			}
+			if read < 0 {
+				t.Fatal("no read of an employee in the journal")
+			}
+			exec(`UPDATE journal_entries SET record = $1 WHERE idx = $2`, "employee/999999", read)
+			wantBad("a record column rewritten", int(read))
+			exec(`UPDATE journal_entries SET record = NULL WHERE idx = $1`, read)
+			wantBad("a record column cleared", int(read))
+			exec(`UPDATE journal_entries SET record = $1 WHERE idx = $2`, journal.RecordOf(entries[read]), read)
+			mustRun(t, "journal", "verify", "--data", data)
+
+			// A deletion whose gap was closed by moving every later entry down: verify names the
+			// deleted entry first, not the shortened journal's end.
+			last := int64(len(entries)) - 1
+			exec(`DELETE FROM journal_entries WHERE idx = $1`, int64(6))
+			exec(`UPDATE journal_entries SET idx = -(idx - 1) WHERE idx > $1`, int64(6))
+			exec(`UPDATE journal_entries SET idx = -idx WHERE idx < 0`)
+			code, _, errOut := amaneCLI(t, "journal", "verify", "--data", data)
+			if first, _, _ := strings.Cut(errOut, "\n"); code != 1 || !strings.Contains(first, "entry 6 is missing (deleted)") || !strings.Contains(errOut, "first bad entry at index 6") {
+				t.Fatalf("verify after a deletion with the gap closed: exit %d\n%s", code, errOut)
+			}
+			exec(`UPDATE journal_entries SET idx = -(idx + 1) WHERE idx >= $1`, int64(6))
+			exec(`UPDATE journal_entries SET idx = -idx WHERE idx < 0`)
+			exec(`INSERT INTO journal_entries (idx, entry, record) VALUES ($1, $2, nullif($3, ''))`, int64(6), entries[6], journal.RecordOf(entries[6]))
+			if code, _, errOut := amaneCLI(t, "journal", "verify", "--data", data); code != 0 {
+				t.Fatalf("verify once put back (%d entries): exit %d\n%s", last+1, code, errOut)
+			}
 
 			put(7, entries[8])
 			put(8, entries[7])
