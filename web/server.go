@@ -31,6 +31,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,9 @@ type Server struct {
 	Now       amane.Clock
 	// Attester issues and verifies attestations (attestations.go). nil: those routes answer 404.
 	Attester Attester
+	// TrustedProxies are the proxies whose X-Forwarded-For (or X-Real-IP) names the client
+	// (throttle.go, clientAddr); empty: the direct peer is the client.
+	TrustedProxies []netip.Prefix
 
 	mux       *http.ServeMux
 	srv       *http.Server
