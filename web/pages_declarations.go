@@ -110,6 +110,13 @@ func (s *Server) uploadDeclaration(w http.ResponseWriter, r *http.Request, v *vi
 		return
 	}
 	defer f.Close()
+	done, wait, err := s.beginUpload(r) // one at a time per principal, bytes per hour (uploads.go)
+	if err != nil {
+		retryAfter(w, wait)
+		s.pageError(w, r, v, err, "", "", nil)
+		return
+	}
+	defer func() { done(hdr.Size) }()
 	name := fileName(hdr.Filename)
 	d, res, err := readDeclarationFile(name, f, aff)
 	if err != nil {

@@ -69,6 +69,8 @@ type Server struct {
 	templates map[string]*template.Template
 	metrics   *prometheus.Registry // GET /metrics
 	watch     *watch               // the sentinel, if UseSentinel was called
+	denials   *edgeDenials         // the edge's refusals (refuse.go)
+	uploads   uploadState          // declarations being received, per principal (uploads.go)
 }
 
 // Config is the server's public identity for WebAuthn.
@@ -88,6 +90,7 @@ func NewServer(registry amane.Registry, store amane.Store, logger *slog.Logger) 
 		mux: http.NewServeMux(), sessions: newSessionStore(), throttle: newThrottle(), totpLast: map[int64]uint64{},
 		metrics: prometheus.NewRegistry()}
 	s.templates = parseTemplates()
+	s.denials = newEdgeDenials(s.metrics)
 	s.routes()
 	return s
 }
@@ -143,7 +146,10 @@ func (s *Server) routes() {
 		s.mux.HandleFunc(p, h[p])
 	}
 	s.pageRoutes()
-	s.mux.HandleFunc("GET /metrics", s.metricsHandler)
+	// Not here: on its own listener, with a token (metrics.go). Every other path under /api/ answers
+	// in JSON (apiFallback).
+	s.mux.HandleFunc("/metrics", s.apiFallback)
+	s.mux.HandleFunc("/api/", s.apiFallback)
 }
 
 // ServeHTTP implements http.Handler: security headers, a request id (in the context, for the
@@ -237,6 +243,9 @@ type errorBody struct {
 }
 
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	if writeTooLarge(w, err) {
+		return
+	}
 	code := amane.ErrorCode(err)
 	if code == amane.EINTERNAL {
 		// The error text may name a field or a record id, never a value: the vault and the stores
@@ -266,7 +275,7 @@ func decode(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return amane.Errorf(amane.EINVALID, "The request body is larger than %d MiB.", mbe.Limit>>20)
+			return tooLarge(mbe.Limit)
 		}
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) {
