@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"regexp"
+	"strconv"
 
 	"amane"
 	"amane/journal"
@@ -61,4 +62,16 @@ func (g *Gate) Refuse(ctx context.Context, action, record, reason string) error 
 	}
 	d := &decision{g: g, p: p, action: action, rid: amane.RequestIDFromContext(ctx)}
 	return d.deny(ctx, record, reason, nil)
+}
+
+// grantProof journals the download of the inclusion proof of a journal entry, against the entry's
+// record: an auditor's or the DPO's download of the proof of an entry about someone shows in that
+// person's access log, like any other look at their record. (An entry about no record is journaled
+// against "journal".)
+func (d *decision) grantProof(ctx context.Context, index int64, raw []byte) error {
+	record := accessEntry(index, raw).Record
+	if !refuseRecordRE.MatchString(record) || record == "" {
+		record = "journal"
+	}
+	return d.grant(ctx, []string{record}, nil, "proof of entry "+strconv.FormatInt(index, 10))
 }

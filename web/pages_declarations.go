@@ -43,7 +43,7 @@ type declarationsView struct {
 // ownAffiliation is the employer user's company, or "" (and a refusal shown) for anyone else.
 func (s *Server) ownAffiliation(w http.ResponseWriter, r *http.Request, v *visit) string {
 	if v.account.Role != amane.RoleEmployer || v.account.Affiliation == "" {
-		s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "Employer users only."), "", "", nil)
+		s.pageForbidden(w, r, v, "Employer users only.")
 		return ""
 	}
 	return v.account.Affiliation

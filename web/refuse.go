@@ -170,3 +170,9 @@ func (s *Server) apiFallback(w http.ResponseWriter, r *http.Request) {
 }
 
 var errMethod = amane.Errorf(amane.EINVALID, "This route does not take this method: see Allow.")
+
+// pageForbidden refuses a page to the visitor's role, journaled (the gate never saw the request).
+func (s *Server) pageForbidden(w http.ResponseWriter, r *http.Request, v *visit, msg string) {
+	s.journalDenial(r.Context(), r, "page", "", "role "+v.account.Role+" may not open this page")
+	s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "%s", msg), "", "", nil)
+}

@@ -139,7 +139,7 @@ func (s *Server) showSecurity(w http.ResponseWriter, r *http.Request, v *visit, 
 	view := securityView{Running: s.watch != nil, Lift: v.account.Role == amane.RoleSecurity}
 	if s.watch == nil {
 		if !securityRole(v.account.Role) {
-			s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "Security officers, auditors and the DPO only."), "", "", nil)
+			s.pageForbidden(w, r, v, "Security officers, auditors and the DPO only.")
 			return
 		}
 		d.Data = view
