@@ -296,9 +296,7 @@ func (s *Server) securityLift(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Principal string `json:"principal"`
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	if err := decode(r, &in); err != nil {
 		s.error(w, r, amane.Invalid("The body must be {\"principal\": \"account/N\"}.", amane.FieldError{Field: "principal", Rule: "account/N or token/N"}))
 		return
 	}

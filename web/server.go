@@ -20,6 +20,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -32,6 +33,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -269,8 +271,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
+// decode reads one JSON object from r's body into v: unknown fields and duplicate keys (jsonkeys.go)
+// refused, each with a 400 naming the key.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	b, err := readBody(r.Body)
+	if err != nil {
+		return err
+	}
+	if k, dup := duplicateKey(b); dup {
+		if len(k) > 64 {
+			k = k[:64]
+		}
+		return amane.Invalid("Invalid JSON: the key "+strconv.Quote(k)+" appears twice in one object (keys are matched regardless of case).",
+			amane.FieldError{Field: k, Rule: "must appear once, whatever its case"})
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
