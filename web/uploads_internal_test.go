@@ -15,7 +15,9 @@ import (
 func TestOneUploadPerPrincipal(t *testing.T) {
 	now := time.Date(2026, 12, 7, 10, 15, 0, 0, time.UTC)
 	s := &Server{Now: func() time.Time { return now }}
-	req := func(id string) *amane.Principal { return &amane.Principal{ID: id, Role: amane.RoleEmployer, Affiliation: "1234567"} }
+	req := func(id string) *amane.Principal {
+		return &amane.Principal{ID: id, Role: amane.RoleEmployer, Affiliation: "1234567"}
+	}
 	r1 := httptest.NewRequest("POST", "/", nil)
 	r1 = r1.WithContext(amane.NewContextWithPrincipal(r1.Context(), req("account/1")))
 	r2 := httptest.NewRequest("POST", "/", nil)
