@@ -146,3 +146,24 @@ func TestVerifyThrottlePerAddress(t *testing.T) {
 		t.Fatalf("another address with a genuine code: %d, want 200", st)
 	}
 }
+
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := web.ParseTrustedProxies([]string{"10.0.0.0/8, 192.0.2.1", "2001:db8::/32", "::ffff:198.51.100.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.1/32", "2001:db8::/32", "198.51.100.7/32"}
+	if len(got) != len(want) {
+		t.Fatalf("%v", got)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("%d: %s, want %s", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "proxy.internal", "1.2.3"} {
+		if _, err := web.ParseTrustedProxies([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
