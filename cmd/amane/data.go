@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/netip"
 	"amane/alert"
 	"amane/sentinel"
 	"context"
@@ -10,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
