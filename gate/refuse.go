@@ -38,6 +38,9 @@ var (
 	refuseRecordRE = regexp.MustCompile(`^((employee|employer)/[0-9]{1,19}|journal)?$`)
 	// refuseReasonRE: the web layer's sentences and a route pattern ("GET /api/v1/employees/{immatriculation}").
 	refuseReasonRE = regexp.MustCompile(`^[A-Za-z0-9 ,.;:'()/{}$_-]{1,200}$`)
+	// refuseDigitsRE: four digits in a row are no route pattern's nor constant's, and are most
+	// identifiers' (immatriculation, CIN, phone): a path pasted into a reason is refused.
+	refuseDigitsRE = regexp.MustCompile(`[0-9]{4}`)
 )
 
 // Refuse journals a denial decided before the gate for the context's principal (see above). It
@@ -47,7 +50,7 @@ func (g *Gate) Refuse(ctx context.Context, action, record, reason string) error 
 	if g.unchecked {
 		return nil
 	}
-	if !refuseWordRE.MatchString(action) || !refuseRecordRE.MatchString(record) || !refuseReasonRE.MatchString(reason) {
+	if !refuseWordRE.MatchString(action) || !refuseRecordRE.MatchString(record) || !refuseReasonRE.MatchString(reason) || refuseDigitsRE.MatchString(reason) {
 		return amane.Errorf(amane.EINVALID, "A refusal is journaled with a constant action, an internal record reference and a constant reason.")
 	}
 	if g.journal == nil {

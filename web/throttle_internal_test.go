@@ -4,8 +4,10 @@ import (
 	"net"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func proxied() *Server {
@@ -71,4 +73,31 @@ func FuzzClientAddr(f *testing.F) {
 		}
 		t.Fatalf("%s from peer %q and header %q", a, peer, xff)
 	})
+}
+
+// TestThrottleIPv6Block: an IPv6 client counts by its /64, so that taking a new address of its block
+// for each guess gets around nothing; behind a trusted proxy, the forwarded address counts.
+func TestThrottleIPv6Block(t *testing.T) {
+	s := proxied()
+	th := newThrottle()
+	now := time.Unix(1_700_000_000, 0)
+	from := func(a string) string {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "10.0.0.5:443"
+		r.Header.Set("X-Forwarded-For", a)
+		return s.clientIP(r)
+	}
+	for i := range addrFree {
+		addr := from("2001:db8:1:2::" + strconv.Itoa(i+1))
+		if !th.signInAllowed(now, "nobody-"+strconv.Itoa(i), addr) {
+			t.Fatalf("refused after %d failures", i)
+		}
+		th.signInFailed(now, "nobody-"+strconv.Itoa(i), addr)
+	}
+	if th.signInAllowed(now, "agent-0412", from("2001:db8:1:2:ffff::1")) {
+		t.Error("another address of the locked /64 is not locked")
+	}
+	if !th.signInAllowed(now, "agent-0412", from("2001:db8:1:3::1")) {
+		t.Error("the next /64 is locked")
+	}
 }

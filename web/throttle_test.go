@@ -55,7 +55,7 @@ func testSignInThrottleLocksNoOne(t *testing.T, r *amanetest.Registry) {
 			t.Fatalf("victim's login: %d", st)
 		}
 	}
-	for i := range 12 { // a distributed guess: the login is now "under attack"
+	for i := range 8 { // a distributed guess: with the attacker's 4 counted, the login is "under attack"
 		if st := (&visitor{p: p}).signInFrom("192.0.2."+strconv.Itoa(10+i), "paie-souss", "guess", "000000"); st != 401 {
 			t.Fatalf("distributed guess: %d", st)
 		}
@@ -65,7 +65,7 @@ func testSignInThrottleLocksNoOne(t *testing.T, r *amanetest.Registry) {
 	if st := (&visitor{p: p}).signInFrom(attacker, "paie-souss", testPassword, p.code("paie-souss", p.now)); st != 401 {
 		t.Fatalf("the attacker's address signed in: %d", st)
 	}
-	if st := (&visitor{p: p}).signInFrom("192.0.2.21", "paie-souss", testPassword, p.code("paie-souss", p.now)); st != 401 {
+	if st := (&visitor{p: p}).signInFrom("192.0.2.17", "paie-souss", testPassword, p.code("paie-souss", p.now)); st != 401 {
 		t.Fatalf("a distributed guesser's second try went through: %d", st)
 	}
 	if st := (&visitor{p: p}).signInFrom(victim, "paie-souss", testPassword, p.code("paie-souss", p.now)); st != 303 {
@@ -74,21 +74,13 @@ func testSignInThrottleLocksNoOne(t *testing.T, r *amanetest.Registry) {
 	if st := (&visitor{p: p}).signInFrom("192.0.2.10", "agent-0412", testPassword, ""); st != 303 {
 		t.Fatalf("another login from a guessing address (1 failure): %d", st)
 	}
-	// IPv6: a /64 is one client.
-	for i := range 10 {
-		(&visitor{p: p}).signInFrom("2001:db8:1:2::"+strconv.Itoa(i+1), "nobody-"+strconv.Itoa(i), "guess", "000000")
-	}
-	if st := (&visitor{p: p}).signInFrom("2001:db8:1:2::ff", "agent-0412", testPassword, ""); st != 401 {
-		t.Fatalf("a new address in a locked /64: %d", st)
-	}
 }
 
 // TestSignInSpoofedForwardedFor: without --trusted-proxy, X-Forwarded-For is the client's own word
 // and is ignored: an attacker changing it at each guess is still one address.
-func TestSignInSpoofedForwardedFor(t *testing.T) { amanetest.Each(t, testSignInSpoofedForwardedFor) }
-
-func testSignInSpoofedForwardedFor(t *testing.T, r *amanetest.Registry) {
-	p := newPages(t, r) // no trusted proxy
+// (The throttle is in memory: one store is enough.)
+func TestSignInSpoofedForwardedFor(t *testing.T) {
+	p := newPages(t, amanetest.Open(t)) // no trusted proxy
 	for i := range 5 {
 		if st := (&visitor{p: p}).signInFrom("198.51.100."+strconv.Itoa(i+1), "paie-souss", "guess", "000000"); st != 401 {
 			t.Fatalf("guess: %d", st)
