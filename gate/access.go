@@ -99,6 +99,9 @@ func (g *Gate) AccessProof(ctx context.Context, index int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.grantProof(ctx, index, raw[0]); err != nil { // refuse.go
+		return nil, err
+	}
 	return json.MarshalIndent(p, "", "  ")
 }
 

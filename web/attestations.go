@@ -25,7 +25,10 @@ import (
 // headcount and payroll) and its status, never a person's name, number or salary.
 //
 // Lookups of unknown codes are throttled per client address (throttle.go: 5 free, then 30 s doubling
-// to an hour), so that nobody can walk the code space: a code has 44.6 random bits.
+// to an hour), so that nobody can walk the code space: a code has 44.6 random bits. Per address only:
+// a count across addresses would let one client lock every holder of a genuine document out of
+// checking it. Behind a proxy, --trusted-proxy tells the clients apart (clientAddr), and IPv6
+// addresses count by /64.
 
 // Attester issues signed attestations and answers their status; package main wires the gate and the
 // signer behind it. nil: the attestation routes answer 404.
@@ -117,6 +120,7 @@ func (s *Server) issueMyAttestation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := amane.PrincipalFromContext(r.Context()); p == nil || p.Role != amane.RoleInsured {
+		s.journalDenial(r.Context(), r, "attest", "", "only an insured person has a salary attestation of their own")
 		s.error(w, r, amane.Errorf(amane.EFORBIDDEN, "Only an insured person's token has a salary attestation of its own."))
 		return
 	}
@@ -185,7 +189,7 @@ var errThrottled = errors.New("too many unknown verification codes from this add
 // verify looks a typed code up: its normalized form, then its summary and status. Unknown codes
 // count against the client's address; a locked address is refused whatever the code.
 func (s *Server) verify(r *http.Request, raw string) (*Verification, error) {
-	key, now := "verify:"+clientIP(r), s.Now()
+	key, now := "verify:"+s.clientIP(r), s.Now()
 	if !s.throttle.allowed(now, key) {
 		return nil, errThrottled
 	}
@@ -215,7 +219,7 @@ func (s *Server) verifyAPI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) verifyJSON(w http.ResponseWriter, r *http.Request, ver *Verification, err error) {
 	switch {
 	case errors.Is(err, errThrottled):
-		w.Header().Set("Retry-After", strconv.Itoa(s.throttle.retryAfter(s.Now(), "verify:"+clientIP(r))))
+		w.Header().Set("Retry-After", strconv.Itoa(s.throttle.retryAfter(s.Now(), "verify:"+s.clientIP(r))))
 		var body errorBody
 		body.Error.Code, body.Error.Message = "too_many_requests", "Too many unknown codes from this address: try again later."
 		writeJSON(w, http.StatusTooManyRequests, body)

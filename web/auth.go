@@ -42,11 +42,13 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || tok == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="amane"`)
+			s.denyAnonymous(r, "authenticate", "no token")
 			s.error(w, r, amane.Errorf(amane.EUNAUTHORIZED, "Send a token as Authorization: Bearer <token>."))
 			return
 		}
 		p, err := s.bearer(r, tok)
 		if err != nil {
+			s.denyToken(r, p, err)
 			if amane.ErrorCode(err) == amane.EUNAUTHORIZED {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="amane", error="invalid_token"`)
 			}
@@ -69,7 +71,9 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// bearer returns the principal of a token: a scoped token first, then the operator token.
+// bearer returns the principal of a token: a scoped token first, then the operator token. A token
+// that expired, was revoked or whose account is disabled is refused, with its principal returned
+// beside the error (for the journal of the refusal: the account is known).
 func (s *Server) bearer(r *http.Request, tok string) (*amane.Principal, error) {
 	invalid := amane.Errorf(amane.EUNAUTHORIZED, "This token is not valid.")
 	if len(tok) > 128 {
@@ -81,12 +85,12 @@ func (s *Server) bearer(r *http.Request, tok string) (*amane.Principal, error) {
 	case err == nil:
 		exp, perr := time.Parse(time.RFC3339, t.Expires)
 		if t.Revoked || perr != nil || !s.Now().Before(exp) {
-			return nil, amane.Errorf(amane.EUNAUTHORIZED, "This token has expired or was revoked.")
+			return t.Principal(), amane.Errorf(amane.EUNAUTHORIZED, "This token has expired or was revoked.")
 		}
 		if t.AccountID != 0 { // it acts as its account, which must still be enabled
 			a, err := s.Store.Account(r.Context(), t.AccountID)
 			if err != nil || a.Disabled {
-				return nil, amane.Errorf(amane.EUNAUTHORIZED, "This token's account is disabled.")
+				return t.Principal(), amane.Errorf(amane.EUNAUTHORIZED, "This token's account is disabled.")
 			}
 		}
 		return t.Principal(), nil

@@ -71,6 +71,15 @@ func (s *Server) submitDeclaration(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	done, wait, err := s.beginUpload(r) // one at a time per principal, bytes per hour (uploads.go)
+	if err != nil {
+		retryAfter(w, wait)
+		s.error(w, r, err)
+		return
+	}
+	body := &countingReader{r: r.Body}
+	r.Body = body
+	defer func() { done(body.n) }()
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var d *amane.Declaration
 	switch mt {
@@ -161,7 +170,7 @@ func fileName(name string) string {
 func bodyError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return amane.Errorf(amane.EINVALID, "The request body is larger than %d MiB.", mbe.Limit>>20)
+		return tooLarge(mbe.Limit)
 	}
 	return amane.Errorf(amane.EINVALID, "The request body could not be read to its end.")
 }

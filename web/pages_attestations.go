@@ -216,7 +216,7 @@ func (s *Server) myCompanyAttestation(w http.ResponseWriter, r *http.Request, v 
 // range.
 func (s *Server) mySalaryAttestation(w http.ResponseWriter, r *http.Request, v *visit) {
 	if v.account.Role != amane.RoleInsured || v.account.EmployeeID == 0 {
-		s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "Insured people only."), "", "", nil)
+		s.pageForbidden(w, r, v, "Insured people only.")
 		return
 	}
 	if s.Attester == nil {

@@ -43,7 +43,7 @@ type declarationsView struct {
 // ownAffiliation is the employer user's company, or "" (and a refusal shown) for anyone else.
 func (s *Server) ownAffiliation(w http.ResponseWriter, r *http.Request, v *visit) string {
 	if v.account.Role != amane.RoleEmployer || v.account.Affiliation == "" {
-		s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "Employer users only."), "", "", nil)
+		s.pageForbidden(w, r, v, "Employer users only.")
 		return ""
 	}
 	return v.account.Affiliation
@@ -110,6 +110,13 @@ func (s *Server) uploadDeclaration(w http.ResponseWriter, r *http.Request, v *vi
 		return
 	}
 	defer f.Close()
+	done, wait, err := s.beginUpload(r) // one at a time per principal, bytes per hour (uploads.go)
+	if err != nil {
+		retryAfter(w, wait)
+		s.pageError(w, r, v, err, "", "", nil)
+		return
+	}
+	defer func() { done(hdr.Size) }()
 	name := fileName(hdr.Filename)
 	d, res, err := readDeclarationFile(name, f, aff)
 	if err != nil {

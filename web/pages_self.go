@@ -14,7 +14,7 @@ import (
 // myCompanyPage lists the employer user's own company and employees.
 func (s *Server) myCompanyPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	if v.account.Role != amane.RoleEmployer || v.account.Affiliation == "" {
-		s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "Employer users only."), "", "", nil)
+		s.pageForbidden(w, r, v, "Employer users only.")
 		return
 	}
 	s.showEmployer(w, r, v, v.account.Affiliation, true)
@@ -30,7 +30,7 @@ type myDataView struct {
 // myDataPage is "mes données et qui y a accédé": the insured person's record and its access log.
 func (s *Server) myDataPage(w http.ResponseWriter, r *http.Request, v *visit) {
 	if v.account.Role != amane.RoleInsured || v.account.EmployeeID == 0 {
-		s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "Insured people only."), "", "", nil)
+		s.pageForbidden(w, r, v, "Insured people only.")
 		return
 	}
 	s.showMyData(w, r, v, http.StatusOK, pageData{})

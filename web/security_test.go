@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -81,7 +82,12 @@ func testSecurityConsole(t *testing.T, r *amanetest.Registry) {
 		t.Errorf("standing %q after the lift", live.Standing(principal))
 	}
 
-	m, err := http.Get(p.url + "/metrics")
+	// The metrics are on their own listener, for a security officer's token (metrics_test.go).
+	ms := httptest.NewServer(p.srv.MetricsHandler())
+	defer ms.Close()
+	req, _ := http.NewRequest("GET", ms.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+addToken(t, r, amane.Token{AccountID: p.ids["secu-01"], Role: amane.RoleSecurity}))
+	m, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

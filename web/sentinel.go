@@ -139,7 +139,7 @@ func (s *Server) showSecurity(w http.ResponseWriter, r *http.Request, v *visit, 
 	view := securityView{Running: s.watch != nil, Lift: v.account.Role == amane.RoleSecurity}
 	if s.watch == nil {
 		if !securityRole(v.account.Role) {
-			s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "Security officers, auditors and the DPO only."), "", "", nil)
+			s.pageForbidden(w, r, v, "Security officers, auditors and the DPO only.")
 			return
 		}
 		d.Data = view
@@ -296,9 +296,7 @@ func (s *Server) securityLift(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Principal string `json:"principal"`
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	if err := decode(r, &in); err != nil {
 		s.error(w, r, amane.Invalid("The body must be {\"principal\": \"account/N\"}.", amane.FieldError{Field: "principal", Rule: "account/N or token/N"}))
 		return
 	}

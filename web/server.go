@@ -20,6 +20,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -31,6 +32,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +61,9 @@ type Server struct {
 	// Health says whether the server can journal (journal.Journal.Health); /healthz answers 503 while
 	// it returns an error. nil: always healthy.
 	Health func(context.Context) error
+	// TrustedProxies are the proxies whose X-Forwarded-For (or X-Real-IP) names the client
+	// (throttle.go, clientAddr); empty: the direct peer is the client.
+	TrustedProxies []netip.Prefix
 
 	mux       *http.ServeMux
 	srv       *http.Server
@@ -69,6 +75,8 @@ type Server struct {
 	metrics   *prometheus.Registry // GET /metrics
 	watch     *watch               // the sentinel, if UseSentinel was called
 	healthC   healthCache          // /healthz's last probe (health.go)
+	denials   *edgeDenials         // the edge's refusals (refuse.go)
+	uploads   uploadState          // declarations being received, per principal (uploads.go)
 }
 
 // Config is the server's public identity for WebAuthn.
@@ -88,6 +96,7 @@ func NewServer(registry amane.Registry, store amane.Store, logger *slog.Logger) 
 		mux: http.NewServeMux(), sessions: newSessionStore(), throttle: newThrottle(), totpLast: map[int64]uint64{},
 		metrics: prometheus.NewRegistry()}
 	s.templates = parseTemplates()
+	s.denials = newEdgeDenials(s.metrics)
 	s.routes()
 	return s
 }
@@ -143,7 +152,10 @@ func (s *Server) routes() {
 		s.mux.HandleFunc(p, h[p])
 	}
 	s.pageRoutes()
-	s.mux.HandleFunc("GET /metrics", s.metricsHandler)
+	// Not here: on its own listener, with a token (metrics.go). Every other path under /api/ answers
+	// in JSON (apiFallback).
+	s.mux.HandleFunc("/metrics", s.apiFallback)
+	s.mux.HandleFunc("/api/", s.apiFallback)
 }
 
 // ServeHTTP implements http.Handler: security headers, a request id (in the context, for the
@@ -237,6 +249,9 @@ type errorBody struct {
 }
 
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	if writeTooLarge(w, err) {
+		return
+	}
 	code := amane.ErrorCode(err)
 	if code == amane.EINTERNAL {
 		// The error text may name a field or a record id, never a value: the vault and the stores
@@ -260,13 +275,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
+// decode reads one JSON object from r's body into v: unknown fields and duplicate keys (jsonkeys.go)
+// refused, each with a 400 naming the key.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	b, err := readBody(r.Body)
+	if err != nil {
+		return err
+	}
+	if k, dup := duplicateKey(b); dup {
+		if len(k) > 64 {
+			k = k[:64]
+		}
+		return amane.Invalid("Invalid JSON: the key "+strconv.Quote(k)+" appears twice in one object (keys are matched regardless of case).",
+			amane.FieldError{Field: k, Rule: "must appear once, whatever its case"})
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return amane.Errorf(amane.EINVALID, "The request body is larger than %d MiB.", mbe.Limit>>20)
+			return tooLarge(mbe.Limit)
 		}
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) {

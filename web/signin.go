@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -55,23 +54,15 @@ func (s *Server) startSession(w http.ResponseWriter, v *visit, accountID int64, 
 	setSessionCookie(w, id)
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // signInPassword is the password form: password + TOTP for employer users and insured people, the
 // password alone for a bootstrap (registration-only) session.
 func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, v *visit) {
 	login := strings.TrimSpace(r.PostFormValue("login"))
 	password := r.PostFormValue("password")
 	code := r.PostFormValue("code")
-	loginKey, ipKey := "login:"+strings.ToLower(login), "ip:"+clientIP(r)
+	addr := s.clientIP(r)
 	fail := func() {
-		s.throttle.fail(s.Now(), loginKey, ipKey)
+		s.throttle.signInFailed(s.Now(), login, addr)
 		s.Logger.Info("sign-in refused", "method", "password")
 		s.render(w, r, v, http.StatusUnauthorized, "signin", "Connexion", pageData{Error: signInFailed})
 	}
@@ -79,7 +70,7 @@ func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, v *visit
 		fail()
 		return
 	}
-	if !s.throttle.allowed(s.Now(), loginKey, ipKey) {
+	if !s.throttle.signInAllowed(s.Now(), login, addr) {
 		s.Logger.Info("sign-in refused", "method", "password", "throttled", true)
 		s.render(w, r, v, http.StatusUnauthorized, "signin", "Connexion", pageData{Error: signInFailed})
 		return
@@ -116,7 +107,7 @@ func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, v *visit
 		fail() // has a passkey and no TOTP: the passkey is the only way in
 		return
 	}
-	s.throttle.succeed(loginKey)
+	s.throttle.signInSucceeded(login, addr)
 	s.startSession(w, v, a.ID, enrollOnly)
 	s.Logger.Info("signed in", "account", a.ID, "method", "password", "enroll_only", enrollOnly)
 	if enrollOnly {

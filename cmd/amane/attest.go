@@ -187,11 +187,11 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *trustFile == "" {
 		*trustFile = filepath.Join(*dir, attestCAFile)
 	}
-	trust, err := attest.LoadTrust(*trustFile)
+	pdf, err := readAttestation(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	pdf, err := os.ReadFile(fs.Arg(0))
+	trust, err := attest.LoadTrust(*trustFile)
 	if err != nil {
 		return err
 	}
@@ -236,4 +236,45 @@ func (a *attester) Issue(ctx context.Context, kind, affiliation, imm, from, to s
 
 func (a *attester) Status(ctx context.Context, code string) (*attest.Summary, string, error) {
 	return a.g.AttestationStatus(ctx, code)
+}
+
+// maxAttestationFile bounds what `amane verify` reads. An attestation Amane signs is a few hundred
+// KiB at most (a 12-month nominative list of the largest employer is paged, not inlined); 16 MiB
+// leaves room for any genuine one and keeps a hostile input — /dev/zero, a pipe, a huge file — from
+// taking the memory of the machine that checks it.
+const maxAttestationFile = 16 << 20
+
+// readAttestation reads the PDF to verify: a regular file of at most maxAttestationFile bytes.
+func readAttestation(path string) ([]byte, error) {
+	name := filepath.Base(path)
+	fi, err := os.Stat(path) // before opening: opening a FIFO would wait for a writer
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, amane.Errorf(amane.EINVALID, "%s is not a regular file: give the attestation's PDF file.", name)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, amane.Errorf(amane.EINVALID, "%s is not a regular file: give the attestation's PDF file.", name)
+	}
+	tooBig := amane.Errorf(amane.EINVALID, "%s is larger than %d MiB: no attestation is.", name, maxAttestationFile>>20)
+	if fi.Size() > maxAttestationFile {
+		return nil, tooBig
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxAttestationFile+1)) // the file may grow meanwhile
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxAttestationFile {
+		return nil, tooBig
+	}
+	return b, nil
 }

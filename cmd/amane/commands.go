@@ -396,8 +396,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	syslogTo := fs.String("syslog", "", "with --sentinel: send every response as RFC 5424 syslog to NETWORK:HOST:PORT (udp or tcp)")
 	webhook := fs.String("webhook", "", "with --sentinel: POST every response as JSON to this URL (https, or http on loopback), signed with the secret in $AMANE_WEBHOOK_SECRET or --webhook-secret-file")
 	webhookSecret := fs.String("webhook-secret-file", "", "the webhook's HMAC secret, in a file")
+	var proxies listFlag
+	fs.Var(&proxies, "trusted-proxy", "a proxy (CIDR or address; repeatable, or comma-separated) whose X-Forwarded-For names the client, for the sign-in and /verify throttles; without it, the direct peer is the client")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address (e.g. 127.0.0.1:9090), for a security officer's, auditor's or operator's bearer token; off by default, never on --addr")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	trusted, err := web.ParseTrustedProxies(proxies)
+	if err != nil {
+		return fmt.Errorf("%w: --trusted-proxy takes CIDRs or addresses (10.0.0.0/8,192.0.2.1)", errUsage)
 	}
 	reg, err := openRegistry(ctx, &d)
 	if err != nil {
@@ -411,6 +418,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: --origin is required with --rp-id %s", errUsage, *rpID)
 	}
 	reg.web = cfg
+	reg.proxies, reg.metricsAddr = trusted, *metricsAddr
 	if *watch != "" {
 		sc := sentinel.DefaultConfig()
 		if *watch != "default" {
@@ -498,6 +506,27 @@ func serve(ctx context.Context, reg *registry, addr string, stdout, stderr io.Wr
 	if reg.alerts != nil {
 		defer reg.alerts.Close() // what is queued is delivered
 	}
+	srv.TrustedProxies = reg.proxies
+	if reg.metricsAddr != "" {
+		// Bound before the main listener, so that its line is printed first.
+		bound := make(chan error, 1)
+		go func() {
+			err := srv.ServeMetrics(ctx, reg.metricsAddr, func(a string) {
+				fmt.Fprintf(stdout, "Metrics on %s (GET /metrics with a security officer's, auditor's or operator's bearer token)\n", a)
+				bound <- nil
+			})
+			if err != nil {
+				logger.Error("metrics listener", "err", err.Error())
+			}
+			select {
+			case bound <- err:
+			default:
+			}
+		}()
+		if err := <-bound; err != nil {
+			return err
+		}
+	}
 	return srv.ListenAndServe(ctx, addr, func(a string) {
 		fmt.Fprintf(stdout, "Amane is serving on http://%s (pages at /connexion, API under /api/v1/, OpenAPI at /api/v1/openapi.json)\n", a)
 		ready("http://" + a)
@@ -562,3 +591,9 @@ func employerShow(ctx context.Context, reg *registry, aff, cursor string) (*aman
 	e.Next = ""
 	return e, nil
 }
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,6 +157,10 @@ type registry struct {
 	journal *journal.Journal
 	dir     string     // the data directory
 	web     web.Config // serve's page configuration (relying party, origins)
+	// proxies (serve --trusted-proxy) may name the client in X-Forwarded-For; metricsAddr (serve
+	// --metrics-addr), if set, is where /metrics listens, for a security, auditor or operator token.
+	proxies     []netip.Prefix
+	metricsAddr string
 	// sentinel, if set (serve --sentinel), watches the gate's decisions.
 	sentinel *sentinel.Live
 	// alerts, if set (serve --syslog, --webhook), receives the sentinel's responses.

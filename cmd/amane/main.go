@@ -35,6 +35,7 @@ Usage:
   amane employee show --data DIR (--cin X | --imm N)
                                                     print an insured person (JSON)
   amane serve --data DIR [--addr HOST:PORT]         serve the JSON API
+        [--trusted-proxy CIDR]... [--metrics-addr HOST:PORT]
   amane bench registry --employees N [--db URL]     measure load and lookup, encrypted vs pass-through
   amane bench gate [--employees N] [--conns 16] [--db URL]
                                                     gated reads over HTTP vs the same with the gate and journal off

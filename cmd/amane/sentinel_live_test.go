@@ -62,8 +62,8 @@ func TestSentinelLiveOnServe(t *testing.T) {
 		t.Fatal("no token printed")
 	}
 
-	srvURL, _, stderr, stop := background(t, []string{"serve", "--data", data, "--addr", "127.0.0.1:0",
-		"--sentinel", "default", "--syslog", "tcp:" + tcpAddr}, urlRE)
+	srvURL, stdout, stderr, stop := background(t, []string{"serve", "--data", data, "--addr", "127.0.0.1:0",
+		"--sentinel", "default", "--syslog", "tcp:" + tcpAddr, "--metrics-addr", "127.0.0.1:0"}, urlRE)
 	defer stop()
 
 	// The agent is also signed in on the pages (a password session, before its passkey).
@@ -170,8 +170,14 @@ func TestSentinelLiveOnServe(t *testing.T) {
 		t.Errorf("the syslog message: %q", fields)
 	}
 
-	// Metrics.
-	resp, err := http.Get(srvURL + "/metrics")
+	// Metrics: on their own listener, for the security officer's token.
+	m := regexp.MustCompile(`Metrics on (\S+) `).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no metrics listener: %s", stdout)
+	}
+	mreq, _ := http.NewRequest("GET", "http://"+m[1]+"/metrics", nil)
+	mreq.Header.Set("Authorization", "Bearer "+secuTok)
+	resp, err := http.DefaultClient.Do(mreq)
 	if err != nil {
 		t.Fatal(err)
 	}
