@@ -268,8 +268,8 @@ func testNewEmployeeDeclaredElsewhere(t *testing.T, r *amanetest.Registry) {
 	purpose := amane.Purpose{Code: "dossier", Reference: "DOS-2024/0042"}
 	casa := amane.NewContextWithPurpose(amanetest.As(&amane.Principal{ID: "account/80", Role: amane.RoleAgent, Agency: "CASA-ANFA"}), purpose)
 	rabat := amane.NewContextWithPurpose(amanetest.As(&amane.Principal{ID: "account/81", Role: amane.RoleAgent, Agency: "RABAT-AGDAL"}), purpose)
-	if err := f.gate.ValidateEmployment(rabat, "1234567", "423456789"); amane.ErrorCode(err) != amane.EFORBIDDEN {
-		t.Fatalf("an agent of another agency: %v, want forbidden", err)
+	if err := f.gate.ValidateEmployment(rabat, "1234567", "423456789"); amane.ErrorCode(err) != amane.ENOTFOUND { // out of scope answers as unknown
+		t.Fatalf("an agent of another agency: %v, want not found", err)
 	}
 	err = f.gate.ValidateEmployment(casa, "1234567", "423456789")
 	var ae *amane.Error

@@ -260,7 +260,7 @@ func TestJournalTamper(t *testing.T) {
 			// catch it, to within the checkpoint interval.
 			b.exec(t, `UPDATE journal_entries SET entry = $1, record = $2 WHERE idx = $3`, edited, "employee/999", 150)
 			rehash(t, b, 300)
-		}, 100, "stored checkpoint at size 200 does not match the entries: an entry between index 100 and 199"},
+		}, 100, "does not match the entries: an entry between index 100 and"}, // checkpoint sizes depend on timing
 		{"hashes-deleted", func(t *testing.T, b *backend) {
 			b.exec(t, `DELETE FROM journal_hashes WHERE idx >= $1`, tlog.StoredHashIndex(0, 140))
 		}, 140, "stored tree hashes of entry 140 cannot be read"},
