@@ -487,7 +487,7 @@ func readWindow(ctx context.Context, g *gate.Gate, agents []benchAgent, conc int
 }
 
 // immatriculationsByAgency maps each agency (ADHERENTS.csv's agence) to the immatriculations of its
-// employers' staff (SALARIES.csv's affiliation_employeur), normalized.
+// employers' staff whose employment is validated (SALARIES.csv's affiliation_employeur, etat_demande), normalized.
 func immatriculationsByAgency(adh, sal string) (map[string][]string, error) {
 	agencyOf := map[string]string{}
 	if err := eachRow(adh, []string{"affiliation", "agence"}, func(v []string) error {
@@ -498,9 +498,9 @@ func immatriculationsByAgency(adh, sal string) (map[string][]string, error) {
 	}
 	out := map[string][]string{}
 	seen := map[string]bool{}
-	if err := eachRow(sal, []string{"immatriculation", "affiliation_employeur"}, func(v []string) error {
+	if err := eachRow(sal, []string{"immatriculation", "affiliation_employeur", "etat_demande"}, func(v []string) error {
 		a, ok := agencyOf[v[1]]
-		if v[0] == "" || !ok {
+		if v[0] == "" || !ok || v[2] != amane.EmploymentValidated { // only a validated employment is in an agent's scope
 			return nil
 		}
 		imm, err := ids.ParseImmatriculation(v[0])

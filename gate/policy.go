@@ -221,6 +221,15 @@ func (d *decision) checkPurpose() (string, error) {
 	return "", nil
 }
 
+// journaledPurpose is what of the purpose stated in ctx may be journaled for p: the configured code and
+// a reference that matched its pattern, or less. Any entry the gate writes outside begin (a web-layer
+// refusal) takes its purpose from here, so that nothing typed reaches the journal unchecked.
+func (g *Gate) journaledPurpose(ctx context.Context, p *amane.Principal) amane.Purpose {
+	d := &decision{g: g, p: p, purpose: amane.PurposeFromContext(ctx), reveal: amane.RevealFromContext(ctx)}
+	d.checkPurpose()
+	return d.purpose
+}
+
 // purposeChoice returns the configured purpose with this code; a code longer than any configured
 // one is not even compared.
 func (g *Gate) purposeChoice(code string) (amane.PurposeChoice, bool) {
@@ -467,13 +476,15 @@ func noRecord() error {
 }
 
 // refuseOutsideBegin journals a refusal the gate decides outside begin (the sentinel's console), with
-// no purpose (these actions take none), and returns err; if the journal fails, that failure instead.
+// the purpose only as far as it passed its check (these actions take none), and returns err; if the
+// journal fails, that failure instead.
 func (g *Gate) refuseOutsideBegin(ctx context.Context, p *amane.Principal, action, reason string, err error) error {
 	if g.journal == nil || g.unchecked {
 		return err
 	}
-	e := journal.Entry{Principal: p.ID, Role: p.Role, Scope: p.Scope(), Action: action, Outcome: journal.Denied, Reason: reason,
-		RequestID: amane.RequestIDFromContext(ctx)}
+	pp := g.journaledPurpose(ctx, p)
+	e := journal.Entry{Principal: p.ID, Role: p.Role, Scope: p.Scope(), Action: action, Purpose: pp.Code, Reference: pp.Reference,
+		Outcome: journal.Denied, Reason: reason, RequestID: amane.RequestIDFromContext(ctx)}
 	if _, jerr := g.journal.Append(ctx, e); jerr != nil {
 		return jerr
 	}
