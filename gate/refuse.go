@@ -26,12 +26,21 @@ import (
 // journal through a careless caller. The purpose and its reference are not journaled: a refusal at the
 // edge happens before they are checked.
 //
+// The sentinel: a live principal's refusal (a route that does not exist, a page of another role) is
+// its own act and counts in its denied windows. A refused authentication (action "authenticate": a
+// token expired, revoked, of a disabled account) does not: whoever replays a dead token — an old cron
+// job, or someone who found it — is not shown to be the account's holder, and counting it would let
+// them get the account suspended.
+//
 // How many: every denial of a known principal is journaled (the sentinel throttles a flood).
 // Anonymous denials cost an attacker nothing, so the caller bounds them (web: a few per address per
 // hour, the rest counted in a metric) before calling Refuse.
 
 // AnonymousPrincipal names who was refused when no principal is known.
 const AnonymousPrincipal = "anonymous"
+
+// ActAuthenticate is the action of a refused authentication (never reported to the sentinel).
+const ActAuthenticate = "authenticate"
 
 var (
 	refuseWordRE   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
@@ -64,6 +73,10 @@ func (g *Gate) Refuse(ctx context.Context, action, record, reason string) error 
 		return err
 	}
 	d := &decision{g: g, p: p, action: action, rid: amane.RequestIDFromContext(ctx)}
+	if action == ActAuthenticate {
+		_, err := g.journal.Append(ctx, d.entry(record, journal.Denied, reason, nil))
+		return err
+	}
 	return d.deny(ctx, record, reason, nil)
 }
 

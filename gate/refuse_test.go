@@ -6,7 +6,9 @@ import (
 
 	"amane"
 	"amane/amanetest"
+	"amane/gate"
 	"amane/journal"
+	"amane/sentinel"
 )
 
 // TestRefuseJournalsEdgeDenials: Refuse journals a denial decided before the gate — for the context's
@@ -47,4 +49,31 @@ func TestRefuseJournalsEdgeDenials(t *testing.T) {
 			t.Errorf("the anonymous denial: %+v", b)
 		}
 	})
+}
+
+// TestRefusedAuthenticationIsNotTheHolders: a dead token replayed by anyone is journaled for its
+// account but never counts in the account's denied windows (it would get the account suspended); a
+// live principal's probe does count.
+func TestRefusedAuthenticationIsNotTheHolders(t *testing.T) {
+	r := amanetest.Open(t)
+	live := sentinel.NewLive(sentinel.New(sentinel.DefaultConfig(), nil))
+	r.Gate.UseSentinel(live)
+	dead := amanetest.As(&amane.Principal{ID: "account/8", Role: amane.RoleEmployer, Affiliation: "1234567"})
+	for range 20 {
+		if err := r.Gate.Refuse(dead, gate.ActAuthenticate, "", "This token has expired or was revoked (GET /api/v1/employees/{immatriculation})"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := live.Standing("account/8"); s != "" {
+		t.Errorf("a dead token's refusals put its account under %q", s)
+	}
+	prober := amanetest.As(&amane.Principal{ID: "account/9", Role: amane.RoleEmployer, Affiliation: "1234567"})
+	for range 20 {
+		if err := r.Gate.Refuse(prober, "route", "", "no such route (unmatched route)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := live.Standing("account/9"); s == "" {
+		t.Error("a live principal's 20 probes left no response in force")
+	}
 }
