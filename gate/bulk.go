@@ -210,7 +210,10 @@ func (g *Gate) declarationRead(ctx context.Context, d *decision, affiliation, pe
 		}
 	}
 	fields := []string{fDeclaration, fImm, fSurname, fFirstName}
-	if d.revealed(amane.FieldCIN) {
+	// A B04 line's CIN is what the employer typed: its own users read it back in clear (their file
+	// downloaded byte for byte); anyone else sees it masked unless revealed for a purpose.
+	ownNewCIN := d.p.Role == amane.RoleEmployer
+	if d.revealed(amane.FieldCIN) || ownNewCIN {
 		fields = append(fields, fCIN)
 	}
 	if err := d.grant(ctx, refs, fields, rule); err != nil {
@@ -228,7 +231,7 @@ func (g *Gate) declarationRead(ctx context.Context, d *decision, affiliation, pe
 			return nil, "", err
 		}
 		for j := range decl.New {
-			if !d.revealed(amane.FieldCIN) {
+			if !d.revealed(amane.FieldCIN) && !ownNewCIN {
 				decl.New[j].CIN = maskIf(decl.New[j].CIN, amane.MaskCIN)
 			}
 		}

@@ -528,7 +528,7 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 			s.subject = append(s.subject, lineSubject{kind: amane.KeyHistory, person: p})
 			continue
 		}
-		r, err := g.store.EmployeeByImmIndex(ctx, idx)
+		r, err := g.employeeByImm(ctx, nil, imm) // confirmed on the sealed number: a swapped index names nobody else
 		if amane.ErrorCode(err) == amane.ENOTFOUND {
 			// Nobody with this number: the line opens an immatriculation request carrying the number
 			// as typed, answered like a known person's (pending), so that B04 lines tell nothing either.

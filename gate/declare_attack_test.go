@@ -398,3 +398,38 @@ func TestNewEmployeeNumberTellsNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestEmployerReadsBackItsOwnB04 — the employer sees what it sent itself: the CIN its payroll officer
+// typed on a B04 line comes back in clear to its own users (so that its file downloads byte for
+// byte), journaled as shown; an agent in scope still sees it masked unless revealed for a purpose.
+func TestEmployerReadsBackItsOwnB04(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		f, d := declFixture(t, r)
+		if res, err := submitFile(t, f, f.ctx, "DS_1234567_202410.txt", encode(t, d)); err != nil || res.Status != amane.DeclAccepted {
+			t.Fatalf("submit: %+v %v", res, err)
+		}
+		cinOf := func(ctx context.Context) string {
+			t.Helper()
+			ds, err := f.gate.Declaration(ctx, "1234567", "202410")
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("read: %v", err)
+			}
+			for _, n := range ds[0].New {
+				if n.CIN != "" {
+					return n.CIN
+				}
+			}
+			t.Fatal("no B04 line with a CIN")
+			return ""
+		}
+		employer := amanetest.As(&amane.Principal{ID: "account/70", Role: amane.RoleEmployer, Affiliation: "1234567"})
+		if got := cinOf(employer); got != "K998877" {
+			t.Errorf("the employer reads back %q, want the CIN it typed", got)
+		}
+		agent := amane.NewContextWithPurpose(amanetest.As(&amane.Principal{ID: "account/71", Role: amane.RoleAgent, Agency: "CASA-ANFA"}),
+			amane.Purpose{Code: "dossier", Reference: "DOS-2024/0042"})
+		if got := cinOf(agent); got == "K998877" || got == "" {
+			t.Errorf("an agent without a reveal reads %q, want it masked", got)
+		}
+	})
+}

@@ -43,7 +43,7 @@ func (g *Gate) ValidateEmployment(ctx context.Context, affiliation, imm string) 
 		return amane.Invalid(err.Error(), amane.FieldError{Field: "immatriculation", Rule: err.Error()})
 	}
 	noPending := amane.Errorf(amane.ENOTFOUND, "No pending employment of this insured number at this employer.")
-	rec, err := g.store.EmployeeByImmIndex(ctx, g.vault.Index(kImm, n))
+	rec, err := g.employeeByImm(ctx, d, n)
 	if amane.ErrorCode(err) == amane.ENOTFOUND {
 		return d.deny(ctx, employerRef(emp.ID), "no pending employment", noPending)
 	} else if err != nil {
