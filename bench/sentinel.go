@@ -122,8 +122,8 @@ type SentinelGateMode struct {
 	FirstError  string  `json:"first_error,omitempty"`
 	// Responses the sentinel took during the whole run (warm-ups included): none is expected.
 	Responses map[string]int `json:"responses,omitempty"`
-	// Time inside the sentinel's Observe, which the gate calls once per journaled record (the measured
-	// windows only). The door check (is the principal suspended or throttled?) is not timed apart: it
+	// Time inside the sentinel's AdmitRelease (a grant's records, counted before release) or Observe
+	// (a refusal), which the gate calls once per decision (the measured windows only). The door check (is the principal suspended or throttled?) is not timed apart: it
 	// is in the end-to-end figures.
 	Observe *Timing `json:"sentinel_observe,omitempty"`
 	lat     []time.Duration
@@ -251,7 +251,7 @@ func detectorThroughput(cfg SentinelConfig, attack string) (SentinelDetector, er
 	return r, nil
 }
 
-// timedSentinel times the gate's calls to Observe. It embeds the *sentinel.Live the gate would be
+// timedSentinel times the gate's calls to AdmitRelease and Observe. It embeds the *sentinel.Live the gate would be
 // given, so it has every method the gate's Sentinel interface asks of Live. Durations go into a
 // preallocated buffer through an atomic index, so recording adds no lock beside Live's own.
 type timedSentinel struct {
@@ -290,11 +290,26 @@ func (s *timedSentinel) Observe(e sentinel.Event) []sentinel.Response {
 	}
 	t := time.Now()
 	out := s.Live.Observe(e)
-	d := time.Since(t)
+	s.record(time.Since(t))
+	return out
+}
+
+// AdmitRelease is timed as Observe is: a grant's records are counted there, before release, and a
+// refusal's in Observe.
+func (s *timedSentinel) AdmitRelease(es []sentinel.Event) string {
+	if !s.on.Load() {
+		return s.Live.AdmitRelease(es)
+	}
+	t := time.Now()
+	out := s.Live.AdmitRelease(es)
+	s.record(time.Since(t))
+	return out
+}
+
+func (s *timedSentinel) record(d time.Duration) {
 	if i := s.n.Add(1) - 1; i < timedSentinelCap {
 		s.obs[i] = d
 	}
-	return out
 }
 
 // benchAgent is one bench principal and the records it reads.
