@@ -61,8 +61,14 @@ func (d *decision) sentinelEvents(es []journal.Entry) []sentinel.Event {
 	now := d.g.Now().UTC()
 	out := make([]sentinel.Event, len(es))
 	for i, e := range es {
+		recordHome := d.homes[e.Record]
+		if recordHome == "" && d.p.Role == amane.RoleEmployer && e.Outcome == journal.Allowed {
+			// An employer user is granted only its own affiliation's records (its validated people, its
+			// declarations' lines, its attestations): what it is granted is at its home.
+			recordHome = home
+		}
 		out[i] = sentinel.Event{Time: now, Principal: d.p.ID, Role: role, Home: home, Action: action,
-			Record: e.Record, RecordHome: d.homes[e.Record], Purpose: e.Purpose, Outcome: e.Outcome}
+			Record: e.Record, RecordHome: recordHome, Purpose: e.Purpose, Outcome: e.Outcome}
 	}
 	return out
 }

@@ -138,7 +138,17 @@ func (b *bulk) watch() (*sentinel.Live, *time.Time) {
 
 func agentCtx(id, purpose string) context.Context {
 	return amane.NewContextWithPurpose(amanetest.As(&amane.Principal{ID: id, Role: amane.RoleAgent, Agency: "CASA-ANFA"}),
-		amane.Purpose{Code: purpose, Reference: "DOS-2026/0142"})
+		amane.Purpose{Code: purpose, Reference: refFor(purpose)})
+}
+
+// refFor is a reference that fits the default pattern of purpose ("CTL-AAAA/NNNN" for controle, …).
+func refFor(purpose string) string {
+	for _, c := range amane.DefaultPurposes {
+		if c.Code == purpose {
+			return strings.Replace(strings.Replace(c.Format, "AAAA", "2026", 1), "NNNN", "0142", 1)
+		}
+	}
+	return "DOS-2026/0142"
 }
 
 // TestBulkRead: one employer read of a 900-person employer by an agent, by a supervisor, and one
@@ -156,7 +166,7 @@ func testBulkRead(t *testing.T, r *amanetest.Registry) {
 		{ID: "account/301", Role: amane.RoleAgent, Agency: "CASA-ANFA"},
 		{ID: "account/302", Role: amane.RoleSupervisor},
 	} {
-		ctx := amane.NewContextWithPurpose(amanetest.As(who), amane.Purpose{Code: "controle", Reference: "CTL-2026/7"})
+		ctx := amane.NewContextWithPurpose(amanetest.As(who), amane.Purpose{Code: "controle", Reference: "CTL-2026/0007"})
 		e, err := g.Employer(ctx, b.big)
 		if err != nil {
 			t.Fatalf("%s: %v", who.ID, err)
@@ -214,6 +224,29 @@ func testBulkRead(t *testing.T, r *amanetest.Registry) {
 	sp, err := g.SearchEmployeesPage(agentCtx("account/305", "dossier"), "alaoui", 500)
 	if err != nil || len(sp.Employees) != amane.MaxPage || !sp.More {
 		t.Fatalf("a name search: %d people, more %v, %v; want %d and more", len(sp.Employees), sp.More, err, amane.MaxPage)
+	}
+	// The employer's own people are its payroll: its user downloads the préétabli of all 900 and walks
+	// every page of its list without being throttled or suspended (what the sentinel watches in an
+	// employer account is reaching past its own people).
+	emp := amanetest.As(&amane.Principal{ID: "account/306", Role: amane.RoleEmployer, Affiliation: b.big})
+	*clock = clock.Add(1100 * time.Millisecond)
+	if p, err := g.Preetabli(emp, b.big, "202410"); err != nil || len(p.Lines) != 900 {
+		t.Fatalf("the employer's own préétabli: %v", err)
+	}
+	seen, cursor := 0, ""
+	for {
+		*clock = clock.Add(1100 * time.Millisecond)
+		page, err := g.EmployerPage(emp, b.big, amane.Page{Cursor: cursor})
+		if err != nil {
+			t.Fatalf("the employer's own list, after %d people: %v", seen, err)
+		}
+		seen += len(page.Employees)
+		if cursor = page.Next; cursor == "" {
+			break
+		}
+	}
+	if seen != 900 || live.Standing("account/306") != "" {
+		t.Errorf("the employer walked %d of its 900 people; sentinel standing %q, want none", seen, live.Standing("account/306"))
 	}
 }
 

@@ -235,7 +235,15 @@ func (d *Detector) Observe(e Event) []Response {
 	// read counts too, as it always did: probing is reaching.) The system principal (the CLI, which holds the keys and opens
 	// the vault without the gate) is watched for canaries and denials only: its nightly batch
 	// attests thousands of employers and nothing the gate could refuse would stop it.
-	reading := reaches(e) && e.Role != "system"
+	//
+	// An employer user's own people (granted, record home = its own affiliation) are its payroll: the
+	// employer holds them already, and its monthly préétabli, declaration file or nominative
+	// attestation lists them all, so counting them would suspend every employer of more than a few
+	// hundred people once a month. They stay outside the release signals; what the sentinel watches in
+	// an employer account is reaching past them (denials, enumeration, canaries), the only way its
+	// scope lets it reach anyone else.
+	own := e.Role == "employer" && e.Home != "" && e.RecordHome == e.Home && e.Outcome != "denied"
+	reading := reaches(e) && e.Role != "system" && !own
 	if reading && !slices.Contains(p.sample, e.Record) { // the last few distinct records
 		p.sample = append(p.sample, e.Record)
 		if len(p.sample) > 5 {
