@@ -6,6 +6,7 @@ package gate_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -661,6 +662,49 @@ func TestPendingEmploymentIsNotHome(t *testing.T) {
 			if len(s.got) != 1 || s.got[0].RecordHome == "" || s.got[0].RecordHome == "CASA-ANFA" || s.got[0].Outcome != journal.Denied {
 				t.Errorf("%s: the sentinel saw %+v", imm, s.got)
 			}
+		}
+	})
+}
+
+// TestTyposAreNotProbes: a mistyped identifier (wrong length) reaches nobody; it is journaled but not
+// counted by the sentinel, so an honest agent is never throttled or suspended for typing. A
+// well-formed number the registry does not hold is a probe: counted, and a run of them contains the
+// prober (denials suspend at 12 a day by default).
+func TestTyposAreNotProbes(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		f := fixtureOf(r)
+		twoEmployers(t, f)
+		live := sentinel.NewLive(sentinel.New(sentinel.DefaultConfig(), nil))
+		f.gate.UseSentinel(live)
+		clock := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		f.gate.Now = func() time.Time { return clock }
+		purpose := amane.Purpose{Code: "dossier", Reference: "DOS-2026/0042"}
+		typist := amane.NewContextWithPurpose(amanetest.As(&amane.Principal{ID: "account/95", Role: amane.RoleAgent, Agency: "CASA-ANFA"}), purpose)
+		prober := amane.NewContextWithPurpose(amanetest.As(&amane.Principal{ID: "account/96", Role: amane.RoleAgent, Agency: "CASA-ANFA"}), purpose)
+		for i := range 20 {
+			clock = clock.Add(2 * time.Second)
+			if _, err := f.gate.Employee(typist, fmt.Sprintf("1234%d", i)); amane.ErrorCode(err) != amane.EINVALID {
+				t.Fatalf("typo %d: %v, want invalid", i, err)
+			}
+		}
+		if s := live.Standing("account/95"); s != "" {
+			t.Errorf("20 typos: the sentinel stands at %q, want nothing", s)
+		}
+		n := 0
+		for _, e := range entries(t, r) {
+			if e.Principal == "account/95" && e.Outcome == journal.Denied && e.Reason == "invalid immatriculation" && e.Record == "" {
+				n++
+			}
+		}
+		if n != 20 {
+			t.Errorf("20 typos journaled %d times, want 20", n)
+		}
+		for i := range 20 {
+			clock = clock.Add(2 * time.Second)
+			f.gate.Employee(prober, fmt.Sprintf("9%08d", 10000+i))
+		}
+		if !live.Suspended("account/96") {
+			t.Errorf("20 well-formed unknown numbers: standing %q, want suspended", live.Standing("account/96"))
 		}
 	})
 }

@@ -464,8 +464,19 @@ func validatedEmployees(recs []*amane.EmployeeRecord, jobs []amane.Employment) (
 
 // invalidInput journals a malformed identifier once the principal is known (what kind, never the
 // text typed) and returns err.
+//
+// It is journaled, not reported to the sentinel: a mistyped identifier fails its format or check
+// digit and reaches nobody — it is the everyday typo of an honest agent, not a probe — and counting it
+// in the denied windows (suspension at 12 a day) would suspend agents for typing. What probes the
+// registry (a well-formed unknown number, a record out of scope) is counted.
 func (d *decision) invalidInput(ctx context.Context, what string, err error) error {
-	return d.deny(ctx, "", "invalid "+what, err)
+	if d.g.unchecked {
+		return err
+	}
+	if _, jerr := d.g.journal.Append(ctx, d.entry("", journal.Denied, "invalid "+what, nil)); jerr != nil {
+		return jerr
+	}
+	return err
 }
 
 // noRecord is the one answer to a lookup by number (immatriculation, CIN, internal id, affiliation)
