@@ -39,20 +39,8 @@ var revealable = []string{amane.RevealAll, amane.FieldCIN, amane.FieldPassport, 
 // and what they ask in clear (reveal). It decides nothing else: the gate does.
 func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="amane"`)
-			s.denyAnonymous(r, "authenticate", "no token")
-			s.error(w, r, amane.Errorf(amane.EUNAUTHORIZED, "Send a token as Authorization: Bearer <token>."))
-			return
-		}
-		p, err := s.bearer(r, tok)
-		if err != nil {
-			s.denyToken(r, p, err)
-			if amane.ErrorCode(err) == amane.EUNAUTHORIZED {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="amane", error="invalid_token"`)
-			}
-			s.error(w, r, err)
+		p, ok := s.authenticate(w, r, "amane")
+		if !ok {
 			return
 		}
 		ctx := amane.NewContextWithPrincipal(r.Context(), p)
@@ -69,6 +57,28 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r.WithContext(ctx))
 	}
+}
+
+// authenticate returns the principal of the request's bearer token; without a valid one it answers
+// 401 (the refusal journaled within its budget) and returns false.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, realm string) (*amane.Principal, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+		s.denyAnonymous(r, "authenticate", "no token")
+		s.error(w, r, amane.Errorf(amane.EUNAUTHORIZED, "Send a token as Authorization: Bearer <token>."))
+		return nil, false
+	}
+	p, err := s.bearer(r, tok)
+	if err != nil {
+		s.denyToken(r, p, err)
+		if amane.ErrorCode(err) == amane.EUNAUTHORIZED {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token"`)
+		}
+		s.error(w, r, err)
+		return nil, false
+	}
+	return p, true
 }
 
 // bearer returns the principal of a token: a scoped token first, then the operator token. A token

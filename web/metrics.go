@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"amane"
@@ -28,17 +27,8 @@ var metricsRoles = []string{amane.RoleSecurity, amane.RoleAuditor, amane.RoleOpe
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="amane-metrics"`)
-			s.denyAnonymous(r, "authenticate", "no token")
-			s.error(w, r, amane.Errorf(amane.EUNAUTHORIZED, "Send a token as Authorization: Bearer <token>."))
-			return
-		}
-		p, err := s.bearer(r, tok)
-		if err != nil {
-			s.denyToken(r, p, err)
-			s.error(w, r, err)
+		p, ok := s.authenticate(w, r, "amane-metrics")
+		if !ok {
 			return
 		}
 		if !slices.Contains(metricsRoles, p.Role) {
