@@ -62,6 +62,22 @@ func (t *Token) Principal() *Principal {
 	return &Principal{ID: id, Role: t.Role, Agency: t.Agency, Affiliation: t.Affiliation, EmployeeID: t.EmployeeID, Token: true}
 }
 
+// SignInStore is what the web layer reads and writes of the store to authenticate: accounts by id and
+// login, passkeys (registered and their sign counts), scoped and operator tokens by hash. It holds no
+// ciphertext and erases nothing, so that the types show that a page or an API handler reaches personal
+// data only through the gate (amane.Registry). Every Store implements it.
+type SignInStore interface {
+	Account(ctx context.Context, id int64) (*Account, error)
+	AccountByLogin(ctx context.Context, login string) (*Account, error)
+	AddPasskey(ctx context.Context, p Passkey) error
+	Passkeys(ctx context.Context, accountID int64) ([]Passkey, error)
+	UpdatePasskey(ctx context.Context, p Passkey) error
+	TokenByHash(ctx context.Context, hash []byte) (*Token, error)
+	OperatorToken(ctx context.Context, hash []byte) (bool, error)
+}
+
+var _ SignInStore = Store(nil)
+
 // AccessStore keeps accounts, passkeys and tokens. Both stores implement it (inside Store).
 type AccessStore interface {
 	// CreateAccount stores a new account and returns its id. ECONFLICT if the login is taken.

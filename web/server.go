@@ -49,7 +49,7 @@ var openapiJSON []byte
 // Server is the HTTP server.
 type Server struct {
 	Registry amane.Registry
-	Store    amane.Store // accounts, passkeys, tokens, operator tokens
+	Store    amane.SignInStore // accounts, passkeys, tokens, operator tokens: no ciphertext, no erasure
 	Logger   *slog.Logger
 	Config   Config
 	// SecretKey (SecretKeySize bytes, DIR/web-secret.key) seals the accounts' TOTP secrets. Without it,
@@ -91,7 +91,7 @@ type Config struct {
 }
 
 // NewServer returns a server over registry and store, with the default Config.
-func NewServer(registry amane.Registry, store amane.Store, logger *slog.Logger) *Server {
+func NewServer(registry amane.Registry, store amane.SignInStore, logger *slog.Logger) *Server {
 	s := &Server{Registry: registry, Store: store, Logger: logger, Config: Config{RPID: "localhost"}, Now: time.Now,
 		mux: http.NewServeMux(), sessions: newSessionStore(), throttle: newThrottle(), totpLast: map[int64]uint64{},
 		metrics: prometheus.NewRegistry()}
