@@ -147,8 +147,18 @@ func TestSentinelLiveOnServe(t *testing.T) {
 			Journal                     int64
 		}
 	}
-	getJSON(t, srvURL+"/api/v1/security/alerts", secuTok, &got)
+	// The worker carries responses out in order: the step-up (tokens revoked, sessions ended, which
+	// the waits above saw) may be in force before the suspension that followed it is stored.
 	var suspended, throttled bool
+	waitFor(t, "the console shows the suspension", func() bool {
+		getJSON(t, srvURL+"/api/v1/security/alerts", secuTok, &got)
+		for _, a := range got.Alerts {
+			if a.Principal == "account/1" && a.Response == "suspend" {
+				return true
+			}
+		}
+		return false
+	})
 	for _, a := range got.Alerts {
 		if a.Principal != "account/1" {
 			continue
