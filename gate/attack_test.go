@@ -484,6 +484,13 @@ func TestPurposesConfiguration(t *testing.T) {
 // their parameters $1, $2.
 func tamper(t *testing.T, r *amanetest.Registry, fn func(exec func(q string, args ...any), get func(q string, args ...any) []byte)) {
 	t.Helper()
+	tamperAt(t, r, r.DBPath, fn)
+}
+
+// tamperAt is tamper on SQLite's file at sqlitePath (the registry's, or the journal's own file); on
+// PostgreSQL every table is in the registry's database.
+func tamperAt(t *testing.T, r *amanetest.Registry, sqlitePath string, fn func(exec func(q string, args ...any), get func(q string, args ...any) []byte)) {
+	t.Helper()
 	ctx := context.Background()
 	if r.Kind == "postgres" {
 		c, err := pgx.Connect(ctx, r.DBPath)
@@ -503,7 +510,7 @@ func tamper(t *testing.T, r *amanetest.Registry, fn func(exec func(q string, arg
 		})
 		return
 	}
-	db, err := sql.Open("sqlite", r.DBPath)
+	db, err := sql.Open("sqlite", sqlitePath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package gate_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -11,34 +10,15 @@ import (
 	"amane/amanetest"
 	"amane/journal"
 	"amane/sqlite"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // execJournal runs q (written with $1, $2…) on the registry's journal tables, bypassing the gate: an
 // attacker with write access to the database.
 func execJournal(t *testing.T, r *amanetest.Registry, q string, args ...any) {
 	t.Helper()
-	ctx := context.Background()
-	if r.Kind == "postgres" {
-		c, err := pgx.Connect(ctx, r.DBPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	db, err := sql.Open("sqlite", "file:"+sqlite.JournalPath(r.DBPath)+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(strings.ReplaceAll(q, "$", "?"), args...); err != nil {
-		t.Fatal(err)
-	}
+	tamperAt(t, r, "file:"+sqlite.JournalPath(r.DBPath)+"?_pragma=busy_timeout(10000)", func(exec func(string, ...any), _ func(string, ...any) []byte) {
+		exec(q, args...)
+	})
 }
 
 // TestAccessLogRecordColumnRewritten, the attack: an agent's read of one person is moved, by rewriting
