@@ -1,11 +1,15 @@
 package journal_test
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"os"
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"amane/journal"
@@ -44,5 +48,72 @@ func TestEntryVectorV1(t *testing.T) {
 	}
 	if r := journal.RecordOf([]byte(lines[0])); r != "employee/42" {
 		t.Errorf("RecordOf the v1 entry: %q", r)
+	}
+}
+
+// TestCheckpointVectorV1 pins a signed checkpoint (testdata/checkpoint-v1.txt: the signer key on its
+// first line, the verifier key on its second, then the signed note): the C2SP tlog-checkpoint body
+// (origin, tree size, base64 root hash) of the one-entry tree of entry-v1.txt, signed as a C2SP signed
+// note by a fixed Ed25519 test key. Ed25519 is deterministic, so the journal's signature is compared
+// byte for byte, and the note is also recomputed with crypto/ed25519 alone:
+//
+//	body ‖ "\n" ‖ "— " ‖ name ‖ " " ‖ base64(key hash ‖ Ed25519(seed, body)) ‖ "\n"
+//	key hash = SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key)[:4]
+//
+// Every witness file and stored checkpoint holds these bytes.
+func TestCheckpointVectorV1(t *testing.T) {
+	b, err := os.ReadFile("testdata/checkpoint-v1.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, rest, _ := strings.Cut(string(b), "\n")
+	vkey, signed, _ := strings.Cut(rest, "\n")
+	entry, err := os.ReadFile("testdata/entry-v1.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := tlog.RecordHash([]byte(strings.SplitN(string(entry), "\n", 2)[0]))
+
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if signer.Name() != journal.DefaultOrigin {
+		t.Errorf("the v1 key is named %q, the journal's origin is %q", signer.Name(), journal.DefaultOrigin)
+	}
+	got, err := journal.SignCheckpoint(signer, 1, leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != signed {
+		t.Errorf("the checkpoint signs as\n%s\nthe v1 vector is\n%s", got, signed)
+	}
+	tree, err := journal.OpenCheckpoint([]byte(signed), verifier)
+	if err != nil || tree.Size != 1 || tree.Hash != leaf || tree.Origin != journal.DefaultOrigin {
+		t.Errorf("the v1 checkpoint opens to %+v, %v", tree, err)
+	}
+	if notes, err := journal.SplitWitness([]byte(signed + "\n" + signed + "\n")); err != nil || len(notes) != 2 || string(notes[1]) != signed {
+		t.Errorf("a witness file of the v1 checkpoint twice splits into %d notes, %v", len(notes), err)
+	}
+
+	// The documented formats, recomputed.
+	body := journal.DefaultOrigin + "\n1\n" + base64.StdEncoding.EncodeToString(leaf[:]) + "\n"
+	if string(journal.FormatCheckpoint(journal.Tree{Origin: journal.DefaultOrigin, Size: 1, Hash: leaf})) != body {
+		t.Errorf("the checkpoint body is not %q", body)
+	}
+	seed, err := base64.StdEncoding.DecodeString(skey[strings.LastIndexByte(skey, '+')+1:])
+	if err != nil || len(seed) != 33 || seed[0] != 1 {
+		t.Fatalf("signer key: %v", err)
+	}
+	priv := ed25519.NewKeyFromSeed(seed[1:])
+	pub := priv.Public().(ed25519.PublicKey)
+	kh := sha256.Sum256(append([]byte(journal.DefaultOrigin+"\n\x01"), pub...))
+	sig := append(kh[:4:4], ed25519.Sign(priv, []byte(body))...)
+	if want := body + "\n\u2014 " + journal.DefaultOrigin + " " + base64.StdEncoding.EncodeToString(sig) + "\n"; want != signed {
+		t.Errorf("the documented format gives\n%s\nthe v1 vector is\n%s", want, signed)
 	}
 }
