@@ -53,7 +53,8 @@ func TestEntryVectorV1(t *testing.T) {
 
 // TestCheckpointVectorV1 pins a signed checkpoint (testdata/checkpoint-v1.txt: the signer key on its
 // first line, the verifier key on its second, then the signed note): the C2SP tlog-checkpoint body
-// (origin, tree size, base64 root hash) of the one-entry tree of entry-v1.txt, signed as a C2SP signed
+// (origin, tree size, base64 root hash) of the tree of two entries, each entry-v1.txt's (RFC 6962 root
+// SHA-256(0x01 ‖ leaf ‖ leaf), whose base64 holds '+' and '/'), signed as a C2SP signed
 // note by a fixed Ed25519 test key. Ed25519 is deterministic, so the journal's signature is compared
 // byte for byte, and the note is also recomputed with crypto/ed25519 alone:
 //
@@ -73,6 +74,10 @@ func TestCheckpointVectorV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaf := tlog.RecordHash([]byte(strings.SplitN(string(entry), "\n", 2)[0]))
+	root := tlog.NodeHash(leaf, leaf)
+	if sum := sha256.Sum256(append(append([]byte{1}, leaf[:]...), leaf[:]...)); sum != root {
+		t.Fatalf("RFC 6962 root of two leaves: %x, tlog gives %x", sum, root)
+	}
 
 	signer, err := note.NewSigner(skey)
 	if err != nil {
@@ -85,7 +90,7 @@ func TestCheckpointVectorV1(t *testing.T) {
 	if signer.Name() != journal.DefaultOrigin {
 		t.Errorf("the v1 key is named %q, the journal's origin is %q", signer.Name(), journal.DefaultOrigin)
 	}
-	got, err := journal.SignCheckpoint(signer, 1, leaf)
+	got, err := journal.SignCheckpoint(signer, 2, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +98,7 @@ func TestCheckpointVectorV1(t *testing.T) {
 		t.Errorf("the checkpoint signs as\n%s\nthe v1 vector is\n%s", got, signed)
 	}
 	tree, err := journal.OpenCheckpoint([]byte(signed), verifier)
-	if err != nil || tree.Size != 1 || tree.Hash != leaf || tree.Origin != journal.DefaultOrigin {
+	if err != nil || tree.Size != 2 || tree.Hash != root || tree.Origin != journal.DefaultOrigin {
 		t.Errorf("the v1 checkpoint opens to %+v, %v", tree, err)
 	}
 	if notes, err := journal.SplitWitness([]byte(signed + "\n" + signed + "\n")); err != nil || len(notes) != 2 || string(notes[1]) != signed {
@@ -101,8 +106,8 @@ func TestCheckpointVectorV1(t *testing.T) {
 	}
 
 	// The documented formats, recomputed.
-	body := journal.DefaultOrigin + "\n1\n" + base64.StdEncoding.EncodeToString(leaf[:]) + "\n"
-	if string(journal.FormatCheckpoint(journal.Tree{Origin: journal.DefaultOrigin, Size: 1, Hash: leaf})) != body {
+	body := journal.DefaultOrigin + "\n2\n" + base64.StdEncoding.EncodeToString(root[:]) + "\n"
+	if string(journal.FormatCheckpoint(journal.Tree{Origin: journal.DefaultOrigin, Size: 2, Hash: root})) != body {
 		t.Errorf("the checkpoint body is not %q", body)
 	}
 	seed, err := base64.StdEncoding.DecodeString(skey[strings.LastIndexByte(skey, '+')+1:])
