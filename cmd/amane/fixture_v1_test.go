@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -23,11 +24,11 @@ import (
 // testdata/v1/golden.json lists CLI commands and what v1 answered them on this fixture (exit code,
 // stdout, stderr, and a file a command wrote): the people of each employer, one person found by
 // immatriculation and one by CIN (blind indexes), an erased person refused, every declaration with
-// its lines, one exported back as its DS_ file, the journal verified against its checkpoints, the
-// backup verified, restored into an empty directory and read again. TestFixtureV1 replays them on a
-// copy of the fixture through run(…) and compares: a later version that cannot open a v1 keyring,
-// store, journal or backup, or reads them differently, fails here. It uses the CLI only, whose
-// surface is stable, never internal packages.
+// its lines, one exported back as its DS_ file, the journal verified against its checkpoints and
+// the inclusion proofs of its first and last entries, the backup verified, restored into an empty
+// directory and read again. TestFixtureV1 replays them on a copy of the fixture through run(…) and
+// compares: a later version that cannot open a v1 keyring, store, journal or backup, or reads them
+// differently, fails here. It uses the CLI only, whose surface is stable, never internal packages.
 //
 // Regenerate only when the fixture itself must change (never to make a read pass):
 //
@@ -186,7 +187,7 @@ func TestFixtureV1(t *testing.T) {
 	for _, s := range steps {
 		joined += strings.Join(s.Args, " ") + "\n"
 	}
-	for _, must := range []string{"journal verify --data $DATA", "employer show --data $DATA", "employee show --data $DATA --imm",
+	for _, must := range []string{"journal verify --data $DATA", "journal prove --data $DATA --index 0", "employer show --data $DATA", "employee show --data $DATA --imm",
 		"employee show --data $DATA --cin", "declaration show --data $DATA", "declaration export --data $DATA", "backup verify",
 		"restore --data $RESTORED", "journal verify --data $RESTORED", "employer show --data $RESTORED", "declaration show --data $RESTORED"} {
 		if !strings.Contains(joined, must) {
@@ -289,6 +290,13 @@ func buildFixtureV1(t *testing.T) {
 		steps = append(steps, e.replay(t, fixtureStep{Args: args, File: file}))
 	}
 	add("", "journal", "verify", "--data", "$DATA")
+	// Inclusion proofs of the first and the last entry, before any read appends one.
+	m = regexp.MustCompile(`journal: ([0-9]+) entries`).FindStringSubmatch(steps[0].Stdout)
+	if m == nil {
+		t.Fatalf("journal verify: %s", steps[0].Stdout)
+	}
+	add("", "journal", "prove", "--data", "$DATA", "--index", "0")
+	add("", "journal", "prove", "--data", "$DATA", "--index", fmt.Sprint(atoi(t, m[1])-1))
 	for _, a := range affs {
 		add("", "employer", "show", "--data", "$DATA", "--affiliation", a)
 	}
@@ -319,6 +327,15 @@ func buildFixtureV1(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(v1, "golden.json"), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // affiliations returns the affiliation numbers of an ADHERENTS.csv, in file order.
