@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -352,6 +353,15 @@ func testDeclarationSummaries(t *testing.T, s Store) {
 	}
 	if got, _ := s.DeclarationSummaries(ctx, f.c); len(got) != 0 {
 		t.Fatalf("summaries of an employer that declared nothing: %d", len(got))
+	}
+	// The periods of the principal declarations alone, newest first.
+	periods, err := s.DeclaredPeriods(ctx, f.a)
+	code(t, err, "")
+	if want := []string{"202502", "202501", "202412"}; !slices.Equal(periods, want) {
+		t.Fatalf("DeclaredPeriods = %v, want %v", periods, want)
+	}
+	if periods, err := s.DeclaredPeriods(ctx, f.c); err != nil || len(periods) != 0 {
+		t.Fatalf("DeclaredPeriods of an employer that declared nothing: %v, %v", periods, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"amane"
@@ -110,6 +111,23 @@ func testEmployer(t *testing.T, s Store) {
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		_, err := s.EmployerByAffiliation(ctx, "7654321")
+		code(t, err, amane.ENOTFOUND)
+	})
+	t.Run("IdentityOnly", func(t *testing.T) {
+		// What the CLI reads of an employer: its id, its non-personal identity, nothing sealed.
+		gotID, err := s.EmployerIDByAffiliation(ctx, "1234567")
+		code(t, err, "")
+		if gotID != id {
+			t.Fatalf("EmployerIDByAffiliation = %d, want %d", gotID, id)
+		}
+		_, err = s.EmployerIDByAffiliation(ctx, "7654321")
+		code(t, err, amane.ENOTFOUND)
+		ident, err := s.EmployerIdentityByID(ctx, id)
+		code(t, err, "")
+		if !reflect.DeepEqual(*ident, want.EmployerIdentity) {
+			t.Fatalf("EmployerIdentityByID = %+v, want %+v", *ident, want.EmployerIdentity)
+		}
+		_, err = s.EmployerIdentityByID(ctx, id+100)
 		code(t, err, amane.ENOTFOUND)
 	})
 	t.Run("Update", func(t *testing.T) {
@@ -840,6 +858,17 @@ func testDumpRestore(t *testing.T, s, empty Store) {
 	}
 	if len(kinds) != 14 {
 		t.Fatalf("dump covered %d kinds of row, want 14: %v", len(kinds), kinds)
+	}
+	// The rows come in the order of amane.DumpKinds, the order a restore inserts them in.
+	last := 0
+	for i, it := range first {
+		kind, err := it.Kind()
+		code(t, err, "")
+		at := slices.Index(amane.DumpKinds, kind)
+		if at < last {
+			t.Fatalf("dump row %d is a %s after a %s: not in the order of amane.DumpKinds", i, kind, amane.DumpKinds[last])
+		}
+		last = at
 	}
 	if kinds["amane.JournalRow/entry"] != 3 || kinds["amane.JournalRow/checkpoint"] != 1 || kinds["amane.Account"] != 2 || kinds["amane.SecurityAlert"] != 3 {
 		t.Fatalf("dump rows by kind: %v", kinds)
