@@ -65,7 +65,8 @@ func (t *Token) Principal() *Principal {
 // SignInStore is what the web layer reads and writes of the store to authenticate: accounts by id and
 // login, passkeys (registered and their sign counts), scoped and operator tokens by hash. It holds no
 // ciphertext and erases nothing, so that the types show that a page or an API handler reaches personal
-// data only through the gate (amane.Registry). Every Store implements it.
+// data only through the gate (amane.Registry). Every store implements it, as part of AccountStore and
+// TokenStore.
 type SignInStore interface {
 	Account(ctx context.Context, id int64) (*Account, error)
 	AccountByLogin(ctx context.Context, login string) (*Account, error)
@@ -76,10 +77,13 @@ type SignInStore interface {
 	OperatorToken(ctx context.Context, hash []byte) (bool, error)
 }
 
-var _ SignInStore = Store(nil)
+var _ SignInStore = interface {
+	AccountStore
+	TokenStore
+}(nil)
 
-// AccessStore keeps accounts, passkeys and tokens. Both stores implement it (inside Store).
-type AccessStore interface {
+// AccountStore keeps accounts and their passkeys.
+type AccountStore interface {
 	// CreateAccount stores a new account and returns its id. ECONFLICT if the login is taken.
 	CreateAccount(ctx context.Context, a *Account) (int64, error)
 	// Account returns an account by id, AccountByLogin by login. ENOTFOUND.
@@ -97,7 +101,10 @@ type AccessStore interface {
 	Passkeys(ctx context.Context, accountID int64) ([]Passkey, error)
 	// UpdatePasskey replaces a credential's JSON (its sign count moves at every sign-in). ENOTFOUND.
 	UpdatePasskey(ctx context.Context, p Passkey) error
+}
 
+// TokenStore keeps integration tokens and operator tokens, by hash.
+type TokenStore interface {
 	// AddToken stores a token (by hash) and returns its id. TokenByHash returns it, ENOTFOUND if none;
 	// the caller checks expiry and revocation.
 	AddToken(ctx context.Context, t *Token) (int64, error)
@@ -105,4 +112,9 @@ type AccessStore interface {
 	// RevokeToken marks a token revoked. ENOTFOUND.
 	RevokeToken(ctx context.Context, id int64) error
 	Tokens(ctx context.Context) ([]Token, error)
+
+	// AddOperatorToken stores the hash of an operator bearer token; OperatorToken reports whether a
+	// hash is known.
+	AddOperatorToken(ctx context.Context, hash []byte, label string) error
+	OperatorToken(ctx context.Context, hash []byte) (bool, error)
 }

@@ -1,6 +1,7 @@
 // Package amane holds the domain of the Amane social-security registry: employers, insured employees,
 // employments and agencies; the error vocabulary; the service the adapters call (Registry) and the
-// store the registry writes to (Store). It imports no database driver, no net/http and no cryptography:
+// store services the registry writes to (EmployerStore, EmployeeStore, … one per entity). It imports
+// no database driver, no net/http and no cryptography (only tlog's hash type, for JournalStore):
 // the vault seals, the gate decides, the stores persist, the web and the CLI talk to users.
 //
 // Personal data (a natural person's names, CIN or passport, immatriculation, e-mail, phone, and the

@@ -245,16 +245,6 @@ type DeclarationBatch struct {
 
 // DeclarationStore is the store's side of declarations.
 type DeclarationStore interface {
-	// DeclarationPeople returns, for each employer id asked, the people it employs (any state).
-	DeclarationPeople(ctx context.Context, employerIDs []int64) (map[int64][]DeclarationPerson, error)
-	// EmployersByAffiliation returns the employers of a batch of affiliations (absent ones are left
-	// out), in one query: a bulk load of declarations asks for hundreds at once.
-	EmployersByAffiliation(ctx context.Context, affiliations []string) (map[string]*EmployerRecord, error)
-	// EmployerByID returns an employer's record by internal id. ENOTFOUND.
-	EmployerByID(ctx context.Context, id int64) (*EmployerRecord, error)
-	// NextRequestIDs reserves n immatriculation-request ids (their data keys bind them before the
-	// write).
-	NextRequestIDs(ctx context.Context, n int) (first int64, err error)
 	// PutDeclarations writes a batch in one transaction: every declaration or none. ECONFLICT
 	// (field "periode") if a declaration with the same employer, period and seq exists; a history key
 	// that exists already is a conflict too (field "history_key"): the caller re-reads and reseals.
@@ -264,6 +254,9 @@ type DeclarationStore interface {
 	// DeclarationSummaries returns an employer's declarations, newest period first, without lines
 	// (Lines nil).
 	DeclarationSummaries(ctx context.Context, employerID int64) ([]*DeclarationRecord, error)
+	// DeclaredPeriods returns the periods of an employer's principal declarations (seq 0), newest
+	// first, and nothing else of them.
+	DeclaredPeriods(ctx context.Context, employerID int64) ([]string, error)
 	// PriorDeclarations returns, for each employer of the batch, its declarations (with their lines)
 	// of the latest period before period that it declared, by seq: the figures of record a
 	// préétabli carries and a declaration repeats. Employers without one are absent.
@@ -273,20 +266,25 @@ type DeclarationStore interface {
 	PeriodDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*DeclarationRecord, error)
 	// DeclarationByDigest returns the declaration of employer and period with this digest. ENOTFOUND.
 	DeclarationByDigest(ctx context.Context, employerID int64, period string, digest []byte) (*DeclarationRecord, error)
-	// ImmRequests lists an employer's open immatriculation requests.
-	ImmRequests(ctx context.Context, employerID int64) ([]*ImmRequestRecord, error)
 	// HistoryKey returns an insured person's wrapped history key, empty (no Blob) when they have none
 	// yet: a B04 line naming a person declared elsewhere is sealed under their existing key.
 	HistoryKey(ctx context.Context, employeeID int64) (WrappedKey, error)
-	// ValidateEmployment turns a pending employment into a validated one. ENOTFOUND when there is no
-	// pending employment of this person at this employer.
-	ValidateEmployment(ctx context.Context, employeeID, employerID int64) error
 	// UnsealedDeclarations returns up to limit declarations without a seal (rows written before seals
 	// existed), with their lines, by id after the given one.
 	UnsealedDeclarations(ctx context.Context, after int64, limit int) ([]*DeclarationRecord, error)
 	// SetDeclarationSeal stores a declaration's seal where it has none (a legacy row the gate has
 	// checked against its sealed lines). ENOTFOUND when the row is gone or sealed already.
 	SetDeclarationSeal(ctx context.Context, id int64, seal []byte) error
+}
+
+// ImmRequestStore keeps immatriculation requests, opened by B04 lines naming people Amane does not
+// know.
+type ImmRequestStore interface {
+	// NextRequestIDs reserves n immatriculation-request ids (their data keys bind them before the
+	// write).
+	NextRequestIDs(ctx context.Context, n int) (first int64, err error)
+	// ImmRequests lists an employer's open immatriculation requests.
+	ImmRequests(ctx context.Context, employerID int64) ([]*ImmRequestRecord, error)
 }
 
 // Data-key kinds beyond KeyEmployer and KeyEmployee.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 )
 
 // WrappedKey is a subject's data key as stored: sealed by key-encryption key Version. Deleting it makes
@@ -37,13 +39,13 @@ type EmployeeRecord struct {
 	NameIndex                         [][]byte // one blind index per name word, for SearchEmployees
 }
 
-// Store persists records. Every method is one transaction. Methods return *Error with the codes named.
-type Store interface {
-	AccessStore
-	DeclarationStore
-	AttestationStore
-	AlertStore
+// The store is a set of services, one per entity, the way every consumer takes only the ones it uses
+// (the gate most of them, web only SignInStore, keys only KeyStore): the types show what each can
+// reach. Both stores (sqlite, postgres) implement every one. Every method is one transaction and
+// returns *Error with the codes named.
 
+// EmployerStore keeps employers' records.
+type EmployerStore interface {
 	// CreateEmployer allocates an id, calls seal with it (the id is bound into every ciphertext),
 	// and inserts the record. ECONFLICT if the affiliation exists.
 	CreateEmployer(ctx context.Context, seal func(id int64) (*EmployerRecord, error)) (int64, error)
@@ -51,7 +53,21 @@ type Store interface {
 	UpdateEmployer(ctx context.Context, r *EmployerRecord) error
 	// EmployerByAffiliation returns the record. ENOTFOUND.
 	EmployerByAffiliation(ctx context.Context, affiliation string) (*EmployerRecord, error)
+	// EmployerByID returns an employer's record by internal id. ENOTFOUND.
+	EmployerByID(ctx context.Context, id int64) (*EmployerRecord, error)
+	// EmployersByAffiliation returns the employers of a batch of affiliations (absent ones are left
+	// out), in one query: a bulk load of declarations asks for hundreds at once.
+	EmployersByAffiliation(ctx context.Context, affiliations []string) (map[string]*EmployerRecord, error)
+	// EmployerIDByAffiliation returns the internal id of the employer with this affiliation and
+	// nothing of its record: enough to know that it exists. ENOTFOUND.
+	EmployerIDByAffiliation(ctx context.Context, affiliation string) (int64, error)
+	// EmployerIdentityByID returns the non-personal part of an employer's record (no ciphertext, no
+	// blind index). ENOTFOUND.
+	EmployerIdentityByID(ctx context.Context, id int64) (*EmployerIdentity, error)
+}
 
+// EmployeeStore keeps insured people's records.
+type EmployeeStore interface {
 	// CreateEmployee allocates an id, seals, inserts the record and its employments (EmployeeID is
 	// filled in). ECONFLICT (immatriculation or CIN index taken), ENOTFOUND (an employer id unknown).
 	CreateEmployee(ctx context.Context, seal func(id int64) (*EmployeeRecord, error), jobs []Employment) (int64, error)
@@ -65,20 +81,31 @@ type Store interface {
 	EmployeesByCINIndex(ctx context.Context, idx []byte) ([]*EmployeeRecord, error)
 	// EmployeesByNameIndex returns up to limit records that carry every one of the name-word indexes.
 	EmployeesByNameIndex(ctx context.Context, words [][]byte, limit int) ([]*EmployeeRecord, error)
+}
+
+// EmploymentStore keeps who works where: employments, validated or pending.
+type EmploymentStore interface {
 	// EmployeesOf returns the records employed by an employer, with the employment, in id order.
 	EmployeesOf(ctx context.Context, employerID int64) ([]*EmployeeRecord, []Employment, error)
 	// Employments returns an insured person's employments with the employer's affiliation and name.
 	Employments(ctx context.Context, employeeID int64) ([]Employment, error)
+	// DeclarationPeople returns, for each employer id asked, the people it employs (any state).
+	DeclarationPeople(ctx context.Context, employerIDs []int64) (map[int64][]DeclarationPerson, error)
+	// ValidateEmployment turns a pending employment into a validated one. ENOTFOUND when there is no
+	// pending employment of this person at this employer.
+	ValidateEmployment(ctx context.Context, employeeID, employerID int64) error
+}
 
+// LoadStore starts bulk loads.
+type LoadStore interface {
 	// BeginLoad starts a bulk load: one transaction for the whole load (so that a bad file writes
 	// nothing), committed by Loader.Commit.
 	BeginLoad(ctx context.Context) (Loader, error)
+}
 
-	// AddOperatorToken stores the hash of an operator bearer token; OperatorToken reports whether a
-	// hash is known.
-	AddOperatorToken(ctx context.Context, hash []byte, label string) error
-	OperatorToken(ctx context.Context, hash []byte) (bool, error)
-
+// KeyStore keeps the wrapped data keys and what depends on the keys: rotation's rewrap, erasure (a
+// destroyed data key), the blind-index key version and the reindex.
+type KeyStore interface {
 	// KeyVersions counts the wrapped data keys per key-encryption key version.
 	KeyVersions(ctx context.Context) (map[uint32]int64, error)
 	// DataKeys returns up to limit data keys wrapped under version, after the given subject in
@@ -100,14 +127,20 @@ type Store interface {
 	IndexVersion(ctx context.Context) (uint32, error)
 	// BeginReindex starts the transaction that rewrites every blind index; writers wait until it ends.
 	BeginReindex(ctx context.Context) (Reindexer, error)
+}
 
+// BackupStore is a store's side of backups: a consistent dump and a restore into an empty store,
+// both driven by the store's one ordered list of tables (DumpKinds is their order).
+type BackupStore interface {
 	// Dump calls fn with every row of the store, read in one consistent snapshot while writers go on,
-	// in an order Restore can insert: agencies, employers, employees, employments, operator tokens,
-	// erasures, settings, accounts, passkeys, tokens, journal entries, journal hashes, checkpoints,
-	// other data keys (history, request), immatriculation requests, declarations, attestations.
+	// in an order Restore can insert: the order of DumpKinds (agencies, employers, employees,
+	// employments, operator tokens, erasures, settings, accounts, passkeys, tokens, journal entries,
+	// journal hashes, checkpoints, other data keys (history, request), immatriculation requests,
+	// declarations, attestations, alerts).
 	Dump(ctx context.Context, fn func(*DumpItem) error) error
-
-	Close() error
+	// BeginRestore starts a restore: one transaction for the whole restore (so that a bad backup
+	// writes nothing), committed by Restorer.Commit.
+	BeginRestore(ctx context.Context) (Restorer, error)
 }
 
 // Reindexer rewrites blind indexes in one transaction, and records their key version at Commit.
@@ -217,75 +250,75 @@ type Loader interface {
 	PutEmployment(e Employment) (bool, error)
 	// EmployerID returns the id of an existing employer by affiliation, 0 if none.
 	EmployerID(affiliation string) (int64, error)
-	// Restore only (into an empty store): rows that have no other way in. An employee record with no
-	// key blob is an erased person.
-	PutAgency(a Agency) error
-	PutOperatorToken(t OperatorToken) error
-	PutErasure(e Erasure) error
-	PutSetting(s Setting) error
-	PutAccount(a Account) error
-	PutPasskey(p Passkey) error
-	PutToken(t Token) error
-	PutJournal(r JournalRow) error
-	PutDataKey(k DataKey) error
-	PutDeclaration(r *DeclarationRecord) error
-	PutImmRequest(r *ImmRequestRecord) error
-	PutAttestation(r *AttestationRecord) error
-	// PutAlert inserts a sentinel alert with its id, lifted or not.
-	PutAlert(a *SecurityAlert) error
 	Commit() error
 	Rollback() error
 }
 
-// PutDumpItem writes one row of a dump into a restore's loader (an empty store): each kind to its Put
-// method. An employer, employee or employment the store did not insert as dumped (its key taken, its
-// id changed) is an error: a restore reproduces the store or fails.
-func PutDumpItem(l Loader, it *DumpItem) error {
-	switch {
-	case it.Agency != nil:
-		return l.PutAgency(*it.Agency)
-	case it.Employer != nil:
-		id, ok, err := l.PutEmployer(it.Employer)
-		if err == nil && (!ok || id != it.Employer.ID) {
-			err = fmt.Errorf("employer %d: its affiliation is already taken", it.Employer.ID)
+// Restorer is one restore transaction into an empty store.
+type Restorer interface {
+	// NextEmployerID and NextEmployeeID allocate ids as a Loader does: both are 1 in an empty store.
+	NextEmployerID() int64
+	NextEmployeeID() int64
+	// Put inserts one row of a dump, by its kind, into the table the store's table list names for it.
+	// An employee record with no key blob is an erased person. An employer, employee or employment
+	// not inserted as dumped is an error (RestoreEmployer, RestoreEmployee, RestoreEmployment): a
+	// restore reproduces the store or fails.
+	Put(it *DumpItem) error
+	Commit() error
+	Rollback() error
+}
+
+// DumpKinds are the kinds of dump rows, each the JSON key of one DumpItem field, in the order a dump
+// writes them and a restore inserts them: a row comes after the rows it refers to. Each store keeps
+// one ordered list of its tables in this order, which both its Dump and its Restorer read: a new
+// table is a DumpItem field, a kind here, and one entry in each store's list.
+var DumpKinds = []string{"agency", "employer", "employee", "employment", "operator_token", "erasure", "setting",
+	"account", "passkey", "token", "journal", "data_key", "imm_request", "declaration", "attestation", "security_alert"}
+
+// Kind returns the kind of the one field set (its JSON key), or an error if there is not exactly one.
+func (it *DumpItem) Kind() (string, error) {
+	v := reflect.ValueOf(it).Elem()
+	kind, n := "", 0
+	for i := range v.NumField() {
+		if !v.Field(i).IsNil() {
+			kind, _, _ = strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			n++
 		}
-		return err
-	case it.Employee != nil:
-		id, ok, err := l.PutEmployee(it.Employee)
-		if err == nil && (!ok || id != it.Employee.ID) {
-			err = fmt.Errorf("employee %d: its immatriculation index is already taken", it.Employee.ID)
-		}
-		return err
-	case it.Employment != nil:
-		ok, err := l.PutEmployment(*it.Employment)
-		if err == nil && !ok {
-			err = fmt.Errorf("employment of employee %d with employer %d appears twice", it.Employment.EmployeeID, it.Employment.EmployerID)
-		}
-		return err
-	case it.OperatorToken != nil:
-		return l.PutOperatorToken(*it.OperatorToken)
-	case it.Erasure != nil:
-		return l.PutErasure(*it.Erasure)
-	case it.Setting != nil:
-		return l.PutSetting(*it.Setting)
-	case it.Account != nil:
-		return l.PutAccount(*it.Account)
-	case it.Passkey != nil:
-		return l.PutPasskey(*it.Passkey)
-	case it.Token != nil:
-		return l.PutToken(*it.Token)
-	case it.Journal != nil:
-		return l.PutJournal(*it.Journal)
-	case it.DataKey != nil:
-		return l.PutDataKey(*it.DataKey)
-	case it.ImmRequest != nil:
-		return l.PutImmRequest(it.ImmRequest)
-	case it.Declaration != nil:
-		return l.PutDeclaration(it.Declaration)
-	case it.Attestation != nil:
-		return l.PutAttestation(it.Attestation)
-	case it.Alert != nil:
-		return l.PutAlert(it.Alert)
 	}
-	return errors.New("a dump row of no kind")
+	switch n {
+	case 0:
+		return "", errors.New("a dump row of no kind")
+	case 1:
+		return kind, nil
+	}
+	return "", fmt.Errorf("a dump row of %d kinds", n)
+}
+
+// RestoreEmployer inserts a restored employer through l, and fails unless it was inserted with its
+// dumped id (its affiliation taken).
+func RestoreEmployer(l Loader, r *EmployerRecord) error {
+	id, ok, err := l.PutEmployer(r)
+	if err == nil && (!ok || id != r.ID) {
+		err = fmt.Errorf("employer %d: its affiliation is already taken", r.ID)
+	}
+	return err
+}
+
+// RestoreEmployee inserts a restored employee through l, and fails unless it was inserted with its
+// dumped id (its immatriculation index taken).
+func RestoreEmployee(l Loader, r *EmployeeRecord) error {
+	id, ok, err := l.PutEmployee(r)
+	if err == nil && (!ok || id != r.ID) {
+		err = fmt.Errorf("employee %d: its immatriculation index is already taken", r.ID)
+	}
+	return err
+}
+
+// RestoreEmployment inserts a restored employment through l, and fails if it was there already.
+func RestoreEmployment(l Loader, e Employment) error {
+	ok, err := l.PutEmployment(e)
+	if err == nil && !ok {
+		err = fmt.Errorf("employment of employee %d with employer %d appears twice", e.EmployeeID, e.EmployerID)
+	}
+	return err
 }

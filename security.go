@@ -20,7 +20,7 @@ type SecurityAlert struct {
 	LiftedBy  string          `json:"lifted_by,omitempty"`
 }
 
-// AlertStore keeps the sentinel's alerts. Both stores implement it (inside Store).
+// AlertStore keeps the sentinel's alerts.
 type AlertStore interface {
 	// AddAlert stores an alert and returns its id.
 	AddAlert(ctx context.Context, a *SecurityAlert) (int64, error)

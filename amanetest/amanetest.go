@@ -16,15 +16,23 @@ import (
 	"amane/postgres"
 	"amane/postgres/pgtest"
 	"amane/sqlite"
+	"amane/storetest"
 	"amane/vault"
 )
+
+// Store is a test registry's store: every store service (storetest.Store), and Close. Tests reach
+// past the gate through it to set up and tamper.
+type Store interface {
+	storetest.Store
+	Close() error
+}
 
 // Registry is an opened test registry.
 type Registry struct {
 	Kind    string // "sqlite" or "postgres"
 	Dir     string // the data directory (keyring, and the SQLite store)
 	DBPath  string // the SQLite file; for PostgreSQL, the store's URL
-	Store   amane.Store
+	Store   Store
 	Vault   *vault.Vault
 	Gate    *gate.Gate
 	Journal *journal.Journal // the store's access journal, the gate's; keys in Dir
@@ -32,19 +40,18 @@ type Registry struct {
 
 // withJournal opens the access journal in st (keys and witness in dir) and wires it to a gate over
 // st. The journal is closed when the test ends, before the store.
-func withJournal(t testing.TB, r *Registry, st amane.Store) {
+func withJournal(t testing.TB, r *Registry, st Store) {
 	t.Helper()
 	signer, verifier, err := journal.LoadKeys(r.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	js := st.(journal.Store)
-	j, err := journal.Open(context.Background(), js, signer, verifier, filepath.Join(r.Dir, journal.WitnessFile+"."+r.Kind))
+	j, err := journal.Open(context.Background(), st, signer, verifier, filepath.Join(r.Dir, journal.WitnessFile+"."+r.Kind))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	r.Store, r.Journal, r.Gate = st, j, gate.New(st, r.Vault).UseJournal(j, js)
+	r.Store, r.Journal, r.Gate = st, j, gate.New(st, r.Vault).UseJournal(j, st)
 }
 
 // Passphrase is the test keyring's passphrase.

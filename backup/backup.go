@@ -26,7 +26,7 @@
 //
 // The first line is the header: the format, when the snapshot was taken (RFC 3339, UTC) and the kind
 // of store it came from ("sqlite" or "postgres"). Then one row per line in the order of
-// amane.Store.Dump, one consistent snapshot: each row is an amane.DumpItem in JSON with exactly one
+// amane.BackupStore.Dump (amane.DumpKinds), one consistent snapshot: each row is an amane.DumpItem in JSON with exactly one
 // key set, except that employments carry employee_id and employer_id (amane.Employment keeps its
 // ids out of JSON). The last line is the trailer: the number of rows of each kind and the SHA-256
 // (hex) of every byte before the trailer, header included. A stream that stops before its trailer,
@@ -89,9 +89,8 @@ const (
 	KindAlert         = "security_alert"
 )
 
-// Kinds lists the row kinds in dump order.
-var Kinds = []string{KindAgency, KindEmployer, KindEmployee, KindEmployment, KindOperatorToken, KindErasure, KindSetting,
-	KindAccount, KindPasskey, KindToken, KindJournal, KindDataKey, KindImmRequest, KindDeclaration, KindAttestation, KindAlert}
+// Kinds lists the row kinds in dump order: amane.DumpKinds, which the stores' table lists follow.
+var Kinds = amane.DumpKinds
 
 // progressEvery is how many rows pass between two calls of a progress function.
 const progressEvery = 256
@@ -222,7 +221,7 @@ func (r *row) item() *amane.DumpItem {
 }
 
 // Source names the kind of a store by its package: "sqlite", "postgres".
-func Source(store amane.Store) string {
+func Source(store amane.BackupStore) string {
 	t := reflect.TypeOf(store)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -244,7 +243,7 @@ func newRows() map[string]int64 {
 // Write streams one consistent snapshot of store (its Dump) into an age file on w, encrypted to
 // recipients. progress, if not nil, is called with the number of rows written so far. On error the
 // age stream is left unfinished: what w received does not decrypt.
-func Write(ctx context.Context, store amane.Store, w io.Writer, recipients []age.Recipient, progress func(rows int)) (*Summary, error) {
+func Write(ctx context.Context, store amane.BackupStore, w io.Writer, recipients []age.Recipient, progress func(rows int)) (*Summary, error) {
 	if len(recipients) == 0 {
 		return nil, errors.New("backup: no recipient")
 	}

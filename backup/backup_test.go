@@ -76,10 +76,10 @@ func registry(t *testing.T, r *amanetest.Registry, employers, employees, keep in
 func imm(lines []string, n int) string { return strings.SplitN(lines[n], ",", 2)[0] }
 
 // fresh opens an empty store of the other kind than r's.
-func fresh(t *testing.T, r *amanetest.Registry) amane.Store {
+func fresh(t *testing.T, r *amanetest.Registry) amanetest.Store {
 	t.Helper()
 	ctx := context.Background()
-	var st amane.Store
+	var st amanetest.Store
 	var err error
 	if r.Kind == "sqlite" {
 		st, err = postgres.Open(ctx, pgtest.URL(t))
@@ -95,7 +95,7 @@ func fresh(t *testing.T, r *amanetest.Registry) amane.Store {
 
 // dump returns a store's rows as backup lines, name-word indexes sorted (their order is the
 // store's).
-func dump(t *testing.T, st amane.Store) []string {
+func dump(t *testing.T, st amanetest.Store) []string {
 	t.Helper()
 	var out []string
 	err := st.Dump(context.Background(), func(it *amane.DumpItem) error {
@@ -117,7 +117,7 @@ func dump(t *testing.T, st amane.Store) []string {
 }
 
 // empty fails unless st holds no data key and no row other than agencies and operator tokens.
-func empty(t *testing.T, st amane.Store) {
+func empty(t *testing.T, st amanetest.Store) {
 	t.Helper()
 	kv, err := st.KeyVersions(context.Background())
 	if err != nil || len(kv) > 0 {
@@ -130,7 +130,7 @@ func empty(t *testing.T, st amane.Store) {
 	}
 }
 
-func write(t *testing.T, st amane.Store, id *age.X25519Identity) ([]byte, *Summary) {
+func write(t *testing.T, st amanetest.Store, id *age.X25519Identity) ([]byte, *Summary) {
 	t.Helper()
 	var b bytes.Buffer
 	sum, err := Write(context.Background(), st, &b, []age.Recipient{id.Recipient()}, nil)
@@ -293,7 +293,7 @@ func TestBackupRestore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			js := target.(journal.Store)
+			js := target
 			j, err := journal.Open(ctx, js, signer, verifier, filepath.Join(t.TempDir(), journal.WitnessFile))
 			if err != nil {
 				t.Fatal(err)
@@ -353,7 +353,7 @@ func TestBackupRestore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := r.Store.BeginLoad(ctx)
+			l, err := r.Store.BeginRestore(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}

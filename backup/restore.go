@@ -369,12 +369,19 @@ type RestoreOptions struct {
 // agencies and operator tokens may exist), in one load transaction: every line is checked as for
 // Verify, and if anything fails, the trailer included, the transaction is rolled back and nothing is
 // written.
-func Restore(ctx context.Context, store amane.Store, r io.Reader, identities []age.Identity, progress func(rows int)) (*Summary, error) {
+func Restore(ctx context.Context, store Target, r io.Reader, identities []age.Identity, progress func(rows int)) (*Summary, error) {
 	return RestoreWith(ctx, store, r, identities, RestoreOptions{Progress: progress})
 }
 
+// Target is what Restore writes into: a store's restore, and its data-key counts (an empty store has
+// none).
+type Target interface {
+	amane.BackupStore
+	KeyVersions(ctx context.Context) (map[uint32]int64, error)
+}
+
 // RestoreWith is Restore with options.
-func RestoreWith(ctx context.Context, store amane.Store, r io.Reader, identities []age.Identity, opt RestoreOptions) (*Summary, error) {
+func RestoreWith(ctx context.Context, store Target, r io.Reader, identities []age.Identity, opt RestoreOptions) (*Summary, error) {
 	kv, err := store.KeyVersions(ctx)
 	if err != nil {
 		return nil, err
@@ -386,7 +393,7 @@ func RestoreWith(ctx context.Context, store amane.Store, r io.Reader, identities
 	if err != nil {
 		return nil, err
 	}
-	l, err := store.BeginLoad(ctx)
+	l, err := store.BeginRestore(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +408,7 @@ func RestoreWith(ctx context.Context, store amane.Store, r io.Reader, identities
 	return sum, nil
 }
 
-func restoreRows(ctx context.Context, rd *reader, l amane.Loader, opt RestoreOptions) (*Summary, error) {
+func restoreRows(ctx context.Context, rd *reader, l amane.Restorer, opt RestoreOptions) (*Summary, error) {
 	// Inside the load transaction, which keeps other writers out: ids start at 1 only in empty tables.
 	if l.NextEmployerID() != 1 || l.NextEmployeeID() != 1 {
 		return nil, ErrNotEmpty
@@ -442,7 +449,7 @@ func restoreRows(ctx context.Context, rd *reader, l amane.Loader, opt RestoreOpt
 		if err != nil {
 			return nil, err
 		}
-		if err := amane.PutDumpItem(l, r.item()); err != nil {
+		if err := l.Put(r.item()); err != nil {
 			return nil, rd.errf("cannot restore this row: %w", err)
 		}
 		if opt.Progress != nil && n%progressEvery == 0 {

@@ -294,7 +294,7 @@ func (s *timedJournalStore) AppendJournal(ctx context.Context, n int64, entries 
 }
 
 // loadFiles loads both files through g (which seals) into st, as the system.
-func loadFiles(ctx context.Context, st amane.Store, g *gate.Gate, adh, sal string) error {
+func loadFiles(ctx context.Context, st benchStore, g *gate.Gate, adh, sal string) error {
 	ctx = amane.NewContextWithPrincipal(ctx, &amane.Principal{ID: "bench", Role: amane.RoleSystem})
 	af, err := os.Open(adh)
 	if err != nil {

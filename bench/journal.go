@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"amane"
 	"amane/journal"
 	"amane/postgres"
 
@@ -114,10 +113,7 @@ func Journal(ctx context.Context, cfg JournalConfig, logf func(format string, ar
 		return nil, err
 	}
 	defer closeStore()
-	js, ok := st.(journal.Store)
-	if !ok {
-		return nil, errors.New("bench: the store keeps no journal")
-	}
+	js := st
 	signer, verifier, err := journal.LoadKeys(cfg.Dir)
 	if err != nil {
 		return nil, err
@@ -265,7 +261,7 @@ func Journal(ctx context.Context, cfg JournalConfig, logf func(format string, ar
 
 // openJournalStore opens an empty store for the journal benchmark: SQLite in dir, or a PostgreSQL
 // schema of its own, with a function that runs ANALYZE on its journal tables (nil for SQLite).
-func openJournalStore(ctx context.Context, db, name, dir string) (amane.Store, func() (int64, error), func(), func() error, error) {
+func openJournalStore(ctx context.Context, db, name, dir string) (benchStore, func() (int64, error), func(), func() error, error) {
 	if db == "" {
 		st, size, closeStore, err := openStore(ctx, RegistryConfig{}, name, dir)
 		return st, size, closeStore, nil, err

@@ -241,7 +241,7 @@ func runMode(ctx context.Context, cfg RegistryConfig, name string, v *vault.Vaul
 }
 
 // openStore opens an empty store for one mode: SQLite in dir, or a PostgreSQL schema of its own.
-func openStore(ctx context.Context, cfg RegistryConfig, name, dir string) (amane.Store, func() (int64, error), func(), error) {
+func openStore(ctx context.Context, cfg RegistryConfig, name, dir string) (benchStore, func() (int64, error), func(), error) {
 	if cfg.DB == "" {
 		st, err := sqlite.Open(ctx, filepath.Join(dir, "amane.db"))
 		if err != nil {

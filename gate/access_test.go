@@ -17,7 +17,7 @@ import (
 func entries(t *testing.T, r *amanetest.Registry) []*journal.Entry {
 	t.Helper()
 	ctx := context.Background()
-	js := r.Store.(journal.Store)
+	js := r.Store
 	n, err := js.JournalSize(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ func TestWhoAccessedMyData(t *testing.T) {
 		if err != nil || len(page) != 5 || page[0].Index < page[4].Index {
 			t.Fatalf("auditor's page: %+v %v", page, err)
 		}
-		rep, err := journal.Verify(context.Background(), r.Store.(journal.Store), verifier)
+		rep, err := journal.Verify(context.Background(), r.Store, verifier)
 		if err != nil || !rep.OK() {
 			t.Fatalf("journal verify: %+v %v", rep, err)
 		}

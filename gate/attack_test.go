@@ -229,7 +229,7 @@ func issueOne(g *gate.Gate, ctx context.Context, req gate.AttestationRequest) (a
 // without decoding), one string.
 func rawJournal(t *testing.T, r *amanetest.Registry) string {
 	t.Helper()
-	js := r.Store.(journal.Store)
+	js := r.Store
 	n, err := js.JournalSize(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -206,7 +206,7 @@ func testDeclarationFiguresAreSealed(t *testing.T, r *amanetest.Registry) {
 // conflictOnce is a store whose first PutDeclarations fails as if another writer had declared the
 // same people first.
 type conflictOnce struct {
-	amane.Store
+	gate.Store
 	once bool
 }
 
@@ -223,7 +223,7 @@ func (c *conflictOnce) PutDeclarations(ctx context.Context, b *amane.Declaration
 func TestRetriedDeclarationJournaledOnce(t *testing.T) {
 	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
 		f, d := declFixture(t, r)
-		g := gate.New(&conflictOnce{Store: r.Store}, r.Vault).UseJournal(r.Journal, r.Store.(journal.Store))
+		g := gate.New(&conflictOnce{Store: r.Store}, r.Vault).UseJournal(r.Journal, r.Store)
 		g.Now = f.gate.Now
 		ctx := amanetest.As(&amane.Principal{ID: "account/70", Role: amane.RoleEmployer, Affiliation: "1234567"})
 		decl, err := damancom.ReadDeclaration("DS_1234567_202410.txt", bytes.NewReader(encode(t, d)))

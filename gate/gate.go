@@ -14,6 +14,7 @@
 package gate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,9 +52,26 @@ const (
 	kName     = "name"
 )
 
+// Store is what the gate reads and writes of the store: the record services it opens and seals for,
+// and Dump, which the reindex reads every record through. The journal's store comes apart
+// (UseJournal); bulk loads and restores do not go through the gate's store.
+type Store interface {
+	amane.EmployerStore
+	amane.EmployeeStore
+	amane.EmploymentStore
+	amane.DeclarationStore
+	amane.ImmRequestStore
+	amane.AccountStore
+	amane.TokenStore
+	amane.KeyStore
+	amane.AttestationStore
+	amane.AlertStore
+	Dump(ctx context.Context, fn func(*amane.DumpItem) error) error
+}
+
 // Gate implements amane.Registry.
 type Gate struct {
-	store     amane.Store
+	store     Store
 	vault     *vault.Vault
 	opener    *vault.Opener
 	journal   Journal
@@ -67,7 +85,7 @@ type Gate struct {
 var _ amane.Registry = (*Gate)(nil)
 
 // New returns the gate over store and v. It is the only caller of vault.NewOpener.
-func New(store amane.Store, v *vault.Vault) *Gate {
+func New(store Store, v *vault.Vault) *Gate {
 	return &Gate{store: store, vault: v, opener: vault.NewOpener(v), purposes: amane.DefaultPurposes, Now: time.Now}
 }
 

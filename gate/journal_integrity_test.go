@@ -57,7 +57,7 @@ func TestAccessLogRecordColumnRewritten(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep, err := journal.Verify(context.Background(), r.Store.(journal.Store), verifier); err != nil || !rep.OK() {
+		if rep, err := journal.Verify(context.Background(), r.Store, verifier); err != nil || !rep.OK() {
 			t.Fatalf("before: %+v %v", rep, err)
 		}
 
@@ -77,7 +77,7 @@ func TestAccessLogRecordColumnRewritten(t *testing.T) {
 			t.Fatalf("the refusal is not journaled: %+v", e)
 		}
 		// journal verify names the entry.
-		rep, err := journal.Verify(context.Background(), r.Store.(journal.Store), verifier)
+		rep, err := journal.Verify(context.Background(), r.Store, verifier)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -115,7 +115,7 @@ func TestGateSurvivesTerminatedConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := journal.Verify(context.Background(), r.Store.(journal.Store), verifier)
+	rep, err := journal.Verify(context.Background(), r.Store, verifier)
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}

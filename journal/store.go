@@ -3,40 +3,14 @@ package journal
 import (
 	"context"
 
+	"amane"
+
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// Store keeps the journal. Both registry stores (sqlite, postgres) implement it.
-type Store interface {
-	// AppendJournal stores entries at indexes n, n+1, … and the tree's stored hashes for them (the
-	// concatenated tlog.StoredHashes of each entry, which go at stored-hash indexes
-	// tlog.StoredHashIndex(0, n) onward), in one transaction. n must equal the current size, else
-	// nothing is written and an error is returned (another writer appended meanwhile).
-	// records[i] is entry i's record reference ("employee/42", or "" for none: RecordOf(entries[i])),
-	// kept in a column of its own so that JournalByRecord finds a person's entries without reading the
-	// whole journal.
-	AppendJournal(ctx context.Context, n int64, entries [][]byte, records []string, hashes []tlog.Hash) error
-	// JournalByRecord returns the indexes and entries whose record reference is record, oldest first,
-	// at most limit of them after index after (-1 for the start).
-	JournalByRecord(ctx context.Context, record string, after int64, limit int) ([]int64, [][]byte, error)
-	// JournalRecords returns the record column of the entries at indexes from..to-1, one slot per
-	// index ("" for no record, and for an index with no row). The column is derived from the entry
-	// (RecordOf) and indexed outside the hashed bytes: Verify checks each against its entry.
-	JournalRecords(ctx context.Context, from, to int64) ([]string, error)
-	// JournalSize is the number of entries: one past the highest index stored.
-	JournalSize(ctx context.Context) (int64, error)
-	// JournalEntries returns the entries at indexes from..to-1, one slot per index; an index with no
-	// row gives a nil slot.
-	JournalEntries(ctx context.Context, from, to int64) ([][]byte, error)
-	// JournalHashes returns the stored hashes at the given stored-hash indexes, in the same order; a
-	// missing one is an error.
-	JournalHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
-	// AddCheckpoint stores a signed checkpoint of the tree at size; one per size (a second one for the
-	// same size is ignored).
-	AddCheckpoint(ctx context.Context, size int64, signed []byte) error
-	// Checkpoints returns the stored checkpoints by increasing size.
-	Checkpoints(ctx context.Context) ([]StoredCheckpoint, error)
-}
+// Store keeps the journal: amane.JournalStore, which both registry stores (sqlite, postgres)
+// implement.
+type Store = amane.JournalStore
 
 // LockedAppender is implemented by a store that several processes may append to at once (a CLI
 // command while the server runs). AppendJournalLocked takes a lock that every AppendJournal also
@@ -47,10 +21,7 @@ type LockedAppender interface {
 }
 
 // StoredCheckpoint is a signed checkpoint as the store keeps it.
-type StoredCheckpoint struct {
-	Size   int64
-	Signed []byte // the signed note
-}
+type StoredCheckpoint = amane.StoredCheckpoint
 
 // hashReader reads stored hashes from a store.
 func hashReader(ctx context.Context, st Store) tlog.HashReaderFunc {

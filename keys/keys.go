@@ -1,5 +1,5 @@
 // Package keys runs key-encryption key (KEK) rotation: status, rewrap, retire. It works on any
-// vault.Custody (sealed keyring file, HSM) and any amane.Store.
+// vault.Custody (sealed keyring file, HSM) and any store's wrapped data keys (Store).
 //
 // Rotation is online. `amane keys rotate` adds a KEK version (the new current one) and rewraps every
 // data key held under an older version, in small transactions that compare-and-swap each key: a key
@@ -19,6 +19,14 @@ import (
 	"amane/vault"
 )
 
+// Store is what rotation reads and rewraps: a store's wrapped data keys (the first three methods of
+// amane.KeyStore, which documents them); nothing that erases or reads a record.
+type Store interface {
+	KeyVersions(ctx context.Context) (map[uint32]int64, error)
+	DataKeys(ctx context.Context, version uint32, after amane.DataKeyRef, limit int) ([]amane.DataKey, error)
+	RewrapDataKeys(ctx context.Context, rw []amane.Rewrap) (int, error)
+}
+
 // VersionStatus is one KEK version: whether custody still holds it, how many data keys it wraps.
 type VersionStatus struct {
 	Version  uint32 `json:"version"`
@@ -28,7 +36,7 @@ type VersionStatus struct {
 }
 
 // Status lists every version custody holds or a data key names, in increasing order.
-func Status(ctx context.Context, store amane.Store, c vault.Custody) ([]VersionStatus, error) {
+func Status(ctx context.Context, store Store, c vault.Custody) ([]VersionStatus, error) {
 	counts, err := store.KeyVersions(ctx)
 	if err != nil {
 		return nil, err
@@ -63,7 +71,7 @@ type RewrapOptions struct {
 
 // Rewrap rewraps every data key not under the current version, until none is left, and returns how
 // many it rewrapped.
-func Rewrap(ctx context.Context, store amane.Store, v *vault.Vault, c vault.Custody, opt RewrapOptions) (int64, error) {
+func Rewrap(ctx context.Context, store Store, v *vault.Vault, c vault.Custody, opt RewrapOptions) (int64, error) {
 	if opt.Batch <= 0 {
 		opt.Batch = 500
 	}
@@ -99,7 +107,7 @@ func Rewrap(ctx context.Context, store amane.Store, v *vault.Vault, c vault.Cust
 	}
 }
 
-func rewrapVersion(ctx context.Context, store amane.Store, v *vault.Vault, ver uint32, opt RewrapOptions, done *int64) error {
+func rewrapVersion(ctx context.Context, store Store, v *vault.Vault, ver uint32, opt RewrapOptions, done *int64) error {
 	var after amane.DataKeyRef
 	for {
 		ks, err := store.DataKeys(ctx, ver, after, opt.Batch)
@@ -128,7 +136,7 @@ func rewrapVersion(ctx context.Context, store amane.Store, v *vault.Vault, ver u
 
 // Retire removes a KEK version from custody, refusing while it is current or any data key depends
 // on it.
-func Retire(ctx context.Context, store amane.Store, c vault.Custody, version uint32) error {
+func Retire(ctx context.Context, store Store, c vault.Custody, version uint32) error {
 	if version == c.CurrentVersion() {
 		return amane.Errorf(amane.ECONFLICT, "Version %d is the current key-encryption key: rotate first (amane keys rotate).", version)
 	}

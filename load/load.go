@@ -47,9 +47,16 @@ type Result struct {
 
 const batchSize = 512
 
+// Store is what a load writes through: one bulk-load transaction, and the employers of the registry
+// by affiliation (does a salary row's employer exist?).
+type Store interface {
+	amane.LoadStore
+	EmployerIDByAffiliation(ctx context.Context, affiliation string) (int64, error)
+}
+
 // Load reads adherents then salaries (either may be nil) into store, sealing through g. On any bad
 // row it returns an EINVALID *amane.Error listing every problem, and writes nothing.
-func Load(ctx context.Context, store amane.Store, g *gate.Gate, adherents, salaries *Source, opt Options) (*Result, error) {
+func Load(ctx context.Context, store Store, g *gate.Gate, adherents, salaries *Source, opt Options) (*Result, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -88,7 +95,7 @@ func Load(ctx context.Context, store amane.Store, g *gate.Gate, adherents, salar
 }
 
 type loader struct {
-	store    amane.Store
+	store    Store
 	gate     *gate.Gate
 	l        amane.Loader
 	opt      Options
@@ -251,7 +258,7 @@ func (ld *loader) employees(ctx context.Context, src *Source) error {
 			}
 			aff := e.Employments[0].Affiliation
 			if !hasField(errs, "affiliation_employeur") && !ld.affKnown[aff] {
-				if _, err := ld.store.EmployerByAffiliation(ctx, aff); amane.ErrorCode(err) == amane.ENOTFOUND {
+				if _, err := ld.store.EmployerIDByAffiliation(ctx, aff); amane.ErrorCode(err) == amane.ENOTFOUND {
 					errs = append(errs, amane.FieldError{File: src.Name, Line: line, Field: "affiliation_employeur", Rule: "no employer has this affiliation number, in this load or in the registry"})
 				} else if err != nil {
 					return err

@@ -20,7 +20,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 type fixture struct {
-	store amane.Store
+	store amanetest.Store
 	gate  *gate.Gate
 	ctx   context.Context
 	adh   []byte

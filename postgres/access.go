@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Accounts, passkeys and integration tokens (amane.AccessStore). Ids are allocated as max(id)+1
+// Accounts, passkeys and integration tokens (amane.AccountStore, amane.TokenStore). Ids are allocated as max(id)+1
 // under a SHARE ROW EXCLUSIVE table lock, as for employers and employees.
 
 const accountCols = `id, login, role, agency, affiliation, employee_id, password_hash, totp, created, disabled`
@@ -71,7 +71,7 @@ func accessError(err error) error {
 
 func (s *Store) now() string { return s.Now().UTC().Format(time.RFC3339) }
 
-// CreateAccount implements amane.AccessStore. It sets a.ID, and a.Created if empty.
+// CreateAccount implements amane.AccountStore. It sets a.ID, and a.Created if empty.
 func (s *Store) CreateAccount(ctx context.Context, a *amane.Account) (int64, error) {
 	row := *a
 	if row.Created == "" {
@@ -103,12 +103,12 @@ func (s *Store) account(ctx context.Context, where string, arg any) (*amane.Acco
 	return a, err
 }
 
-// Account implements amane.AccessStore.
+// Account implements amane.AccountStore.
 func (s *Store) Account(ctx context.Context, id int64) (*amane.Account, error) {
 	return s.account(ctx, `id = $1`, id)
 }
 
-// AccountByLogin implements amane.AccessStore.
+// AccountByLogin implements amane.AccountStore.
 func (s *Store) AccountByLogin(ctx context.Context, login string) (*amane.Account, error) {
 	return s.account(ctx, `login = $1`, login)
 }
@@ -130,7 +130,7 @@ func (s *Store) accounts(ctx context.Context, query string, args ...any) ([]aman
 	return out, rows.Err()
 }
 
-// AccountsOfEmployee implements amane.AccessStore.
+// AccountsOfEmployee implements amane.AccountStore.
 func (s *Store) AccountsOfEmployee(ctx context.Context, employeeID int64) ([]amane.Account, error) {
 	if employeeID <= 0 { // 0 is "no insured person": staff accounts are not theirs
 		return nil, nil
@@ -138,12 +138,12 @@ func (s *Store) AccountsOfEmployee(ctx context.Context, employeeID int64) ([]ama
 	return s.accounts(ctx, `SELECT `+accountCols+` FROM accounts WHERE employee_id = $1 ORDER BY id`, employeeID)
 }
 
-// Accounts implements amane.AccessStore.
+// Accounts implements amane.AccountStore.
 func (s *Store) Accounts(ctx context.Context) ([]amane.Account, error) {
 	return s.accounts(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY id`)
 }
 
-// UpdateAccount implements amane.AccessStore: the password hash, TOTP secret and disabled flag only.
+// UpdateAccount implements amane.AccountStore: the password hash, TOTP secret and disabled flag only.
 func (s *Store) UpdateAccount(ctx context.Context, a *amane.Account) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE accounts SET password_hash = $1, totp = $2, disabled = $3 WHERE id = $4`, a.PasswordHash, a.TOTP, a.Disabled, a.ID)
 	if err != nil {
@@ -155,7 +155,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *amane.Account) error {
 	return nil
 }
 
-// AddPasskey implements amane.AccessStore. ENOTFOUND if the account does not exist.
+// AddPasskey implements amane.AccountStore. ENOTFOUND if the account does not exist.
 func (s *Store) AddPasskey(ctx context.Context, p amane.Passkey) error {
 	if p.Created == "" {
 		p.Created = s.now()
@@ -164,7 +164,7 @@ func (s *Store) AddPasskey(ctx context.Context, p amane.Passkey) error {
 	return accessError(err)
 }
 
-// Passkeys implements amane.AccessStore.
+// Passkeys implements amane.AccountStore.
 func (s *Store) Passkeys(ctx context.Context, accountID int64) ([]amane.Passkey, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE account_id = $1 ORDER BY created, id`, accountID)
 	if err != nil {
@@ -182,7 +182,7 @@ func (s *Store) Passkeys(ctx context.Context, accountID int64) ([]amane.Passkey,
 	return out, rows.Err()
 }
 
-// UpdatePasskey implements amane.AccessStore. The credential must be the account's: one account's
+// UpdatePasskey implements amane.AccountStore. The credential must be the account's: one account's
 // sign-in never rewrites another's credential.
 func (s *Store) UpdatePasskey(ctx context.Context, p amane.Passkey) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE passkeys SET credential = $1 WHERE id = $2 AND account_id = $3`, p.Credential, p.ID, p.AccountID)
@@ -195,7 +195,7 @@ func (s *Store) UpdatePasskey(ctx context.Context, p amane.Passkey) error {
 	return nil
 }
 
-// AddToken implements amane.AccessStore. It sets t.ID, and t.Created if empty.
+// AddToken implements amane.TokenStore. It sets t.ID, and t.Created if empty.
 func (s *Store) AddToken(ctx context.Context, t *amane.Token) (int64, error) {
 	row := *t
 	if row.Created == "" {
@@ -219,7 +219,7 @@ func (s *Store) AddToken(ctx context.Context, t *amane.Token) (int64, error) {
 	return id, nil
 }
 
-// TokenByHash implements amane.AccessStore.
+// TokenByHash implements amane.TokenStore.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*amane.Token, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -228,7 +228,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*amane.Token, err
 	return t, err
 }
 
-// RevokeToken implements amane.AccessStore.
+// RevokeToken implements amane.TokenStore.
 func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked = true WHERE id = $1`, id)
 	if err != nil {
@@ -240,7 +240,7 @@ func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Tokens implements amane.AccessStore.
+// Tokens implements amane.TokenStore.
 func (s *Store) Tokens(ctx context.Context) ([]amane.Token, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY id`)
 	if err != nil {

@@ -69,17 +69,7 @@ func scanAlert(r pgx.Row) (*amane.SecurityAlert, error) {
 	return &a, nil
 }
 
-// dumpAlerts is the Dump's last step: the sentinel's alerts in id order, lifted or not.
-func dumpAlerts(each func(query string, scan func(pgx.Rows) (*amane.DumpItem, error)) error) func() error {
-	return func() error {
-		return each(`SELECT `+alertCols+` FROM security_alerts ORDER BY id`, func(r pgx.Rows) (*amane.DumpItem, error) {
-			a, err := scanAlert(r)
-			return &amane.DumpItem{Alert: a}, err
-		})
-	}
-}
-
-// PutAlert implements amane.Loader: a restored alert keeps its id, and the id sequence moves past it.
+// PutAlert inserts a restored alert (a restore's row): it keeps its id, and the id sequence moves past it.
 func (l *loader) PutAlert(a *amane.SecurityAlert) error {
 	if err := amane.CheckAlert(a); err != nil {
 		return err

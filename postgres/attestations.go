@@ -136,16 +136,6 @@ func (s *Store) DeclaringEmployers(ctx context.Context, period string) ([]int64,
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
-// dumpAttestations is the Dump's step after the declarations: attestations in code order.
-func dumpAttestations(each func(query string, scan func(pgx.Rows) (*amane.DumpItem, error)) error) func() error {
-	return func() error {
-		return each(selectAttestation+` ORDER BY code`, func(r pgx.Rows) (*amane.DumpItem, error) {
-			a, err := scanAttestation(r)
-			return &amane.DumpItem{Attestation: a}, err
-		})
-	}
-}
-
 // PutAttestation buffers a restored attestation (COPY after the declarations: its employer and
 // insured person are in the tables before it).
 func (l *loader) PutAttestation(r *amane.AttestationRecord) error {

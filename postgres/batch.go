@@ -6,7 +6,7 @@ import (
 	"amane"
 )
 
-// EmployersByAffiliation implements amane.Store: one query for a batch of affiliations.
+// EmployersByAffiliation implements amane.EmployerStore: one query for a batch of affiliations.
 func (s *Store) EmployersByAffiliation(ctx context.Context, affs []string) (map[string]*amane.EmployerRecord, error) {
 	out := make(map[string]*amane.EmployerRecord, len(affs))
 	rows, err := s.pool.Query(ctx, `SELECT `+employerCols+employerFrom+` WHERE e.affiliation = ANY($1)`, affs)
@@ -24,7 +24,7 @@ func (s *Store) EmployersByAffiliation(ctx context.Context, affs []string) (map[
 	return out, rows.Err()
 }
 
-// PeriodDeclarations implements amane.Store: the declarations of a period for a batch of employers,
+// PeriodDeclarations implements amane.DeclarationStore: the declarations of a period for a batch of employers,
 // without their lines, in one query.
 func (s *Store) PeriodDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*amane.DeclarationRecord, error) {
 	rs, err := s.declarations(ctx, false, `WHERE period = $1 AND employer_id = ANY($2) ORDER BY employer_id, seq`, period, employerIDs)

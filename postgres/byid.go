@@ -9,7 +9,7 @@ import (
 	"amane"
 )
 
-// EmployeeByID implements amane.Store.
+// EmployeeByID implements amane.EmployeeStore.
 func (s *Store) EmployeeByID(ctx context.Context, id int64) (*amane.EmployeeRecord, error) {
 	r, err := scanEmployee(s.pool.QueryRow(ctx, `SELECT `+employeeCols+employeeFrom+` WHERE e.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {

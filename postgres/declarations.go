@@ -108,7 +108,7 @@ func declarationError(err error, field, rule string) error {
 // for minutes. LIMIT 1 (the key is unique anyway) keeps the subquery a parameterised lookup.
 const keyOf = `SELECT kek_version, wrapped FROM data_keys WHERE kind = 3 AND subject_id = e.id LIMIT 1`
 
-// DeclarationPeople implements amane.DeclarationStore: one query for all the employers asked.
+// DeclarationPeople implements amane.EmploymentStore: one query for all the employers asked.
 func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map[int64][]amane.DeclarationPerson, error) {
 	out := make(map[int64][]amane.DeclarationPerson, len(employerIDs))
 	if len(employerIDs) == 0 {
@@ -140,7 +140,7 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 	return out, rows.Err()
 }
 
-// EmployerByID implements amane.DeclarationStore.
+// EmployerByID implements amane.EmployerStore.
 func (s *Store) EmployerByID(ctx context.Context, id int64) (*amane.EmployerRecord, error) {
 	r, err := scanEmployer(s.pool.QueryRow(ctx, `SELECT `+employerCols+employerFrom+` WHERE e.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -149,7 +149,7 @@ func (s *Store) EmployerByID(ctx context.Context, id int64) (*amane.EmployerReco
 	return r, err
 }
 
-// NextRequestIDs implements amane.DeclarationStore: n consecutive values of the imm_request_ids
+// NextRequestIDs implements amane.ImmRequestStore: n consecutive values of the imm_request_ids
 // sequence. A sequence is never rolled back, so a reserved id is never handed out twice, whether or
 // not its request is ever stored.
 func (s *Store) NextRequestIDs(ctx context.Context, n int) (int64, error) {
@@ -329,6 +329,21 @@ func (s *Store) DeclarationSummaries(ctx context.Context, employerID int64) ([]*
 	return s.declarations(ctx, false, `WHERE employer_id = $1 ORDER BY period DESC, seq`, employerID)
 }
 
+// DeclaredPeriods implements amane.DeclarationStore.
+func (s *Store) DeclaredPeriods(ctx context.Context, employerID int64) ([]string, error) {
+	ds, err := s.DeclarationSummaries(ctx, employerID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range ds {
+		if d.Seq == 0 {
+			out = append(out, d.Period)
+		}
+	}
+	return out, nil
+}
+
 // DeclarationByDigest implements amane.DeclarationStore.
 func (s *Store) DeclarationByDigest(ctx context.Context, employerID int64, period string, digest []byte) (*amane.DeclarationRecord, error) {
 	rs, err := s.declarations(ctx, true, `WHERE employer_id = $1 AND period = $2 AND digest = $3 ORDER BY seq LIMIT 1`, employerID, period, digest)
@@ -363,7 +378,7 @@ func (s *Store) declarations(ctx context.Context, lines bool, where string, args
 	return out, rows.Err()
 }
 
-// ImmRequests implements amane.DeclarationStore. No request is closed yet (the agents' side comes
+// ImmRequests implements amane.ImmRequestStore. No request is closed yet (the agents' side comes
 // later): every request of the employer is open.
 func (s *Store) ImmRequests(ctx context.Context, employerID int64) ([]*amane.ImmRequestRecord, error) {
 	// The key by a lateral lookup, as in DeclarationPeople: request keys may be newer than the
@@ -416,7 +431,7 @@ func (s *Store) HistoryKey(ctx context.Context, employeeID int64) (amane.Wrapped
 	return k, err
 }
 
-// ValidateEmployment implements amane.DeclarationStore.
+// ValidateEmployment implements amane.EmploymentStore.
 func (s *Store) ValidateEmployment(ctx context.Context, employeeID, employerID int64) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE employments SET state = $1 WHERE employee_id = $2 AND employer_id = $3 AND state = $4`,
 		amane.EmploymentValidated, employeeID, employerID, amane.EmploymentPending)
@@ -444,36 +459,6 @@ func (s *Store) SetDeclarationSeal(ctx context.Context, id int64, seal []byte) e
 		return amane.Errorf(amane.ENOTFOUND, "No unsealed declaration %d.", id)
 	}
 	return nil
-}
-
-// dumpDeclarations are the Dump's last steps: data keys of the other kinds (history, request), then
-// requests (their keys travel only as those data-key rows: Key is left empty), then declarations.
-func dumpDeclarations(each func(query string, scan func(pgx.Rows) (*amane.DumpItem, error)) error) []func() error {
-	return []func() error{
-		func() error {
-			return each(`SELECT kind, subject_id, kek_version, wrapped FROM data_keys WHERE kind NOT IN (1, 2) ORDER BY kind, subject_id`,
-				func(r pgx.Rows) (*amane.DumpItem, error) {
-					var k amane.DataKey
-					var kind int16
-					var ver int64
-					err := r.Scan(&kind, &k.Subject, &ver, &k.Blob)
-					k.Kind, k.Version = int(kind), uint32(ver)
-					return &amane.DumpItem{DataKey: &k}, err
-				})
-		},
-		func() error {
-			return each(`SELECT id, employer_id, period, cin_index, state, created FROM imm_requests ORDER BY id`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				var q amane.ImmRequestRecord
-				return &amane.DumpItem{ImmRequest: &q}, r.Scan(&q.ID, &q.EmployerID, &q.Period, &q.CINIndex, &q.State, &q.Created)
-			})
-		},
-		func() error {
-			return each(`SELECT `+declarationCols+`, lines FROM declarations ORDER BY id`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				d, err := scanDeclaration(r, true)
-				return &amane.DumpItem{Declaration: d}, err
-			})
-		},
-	}
 }
 
 // PutDataKey buffers a restored data key of a kind other than employer and employee (those come

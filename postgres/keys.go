@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// KeyVersions implements amane.Store.
+// KeyVersions implements amane.KeyStore.
 func (s *Store) KeyVersions(ctx context.Context) (map[uint32]int64, error) {
 	rows, err := s.pool.Query(ctx, `SELECT kek_version, count(*) FROM data_keys GROUP BY kek_version`)
 	if err != nil {
@@ -29,7 +29,7 @@ func (s *Store) KeyVersions(ctx context.Context) (map[uint32]int64, error) {
 	return out, rows.Err()
 }
 
-// DataKeys implements amane.Store.
+// DataKeys implements amane.KeyStore.
 func (s *Store) DataKeys(ctx context.Context, version uint32, after amane.DataKeyRef, limit int) ([]amane.DataKey, error) {
 	rows, err := s.pool.Query(ctx, `SELECT kind, subject_id, wrapped FROM data_keys
 		WHERE kek_version = $1 AND (kind, subject_id) > ($2, $3) ORDER BY kind, subject_id LIMIT $4`,
@@ -49,7 +49,7 @@ func (s *Store) DataKeys(ctx context.Context, version uint32, after amane.DataKe
 	return out, rows.Err()
 }
 
-// RewrapDataKeys implements amane.Store.
+// RewrapDataKeys implements amane.KeyStore.
 func (s *Store) RewrapDataKeys(ctx context.Context, rw []amane.Rewrap) (int, error) {
 	n := 0
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -73,7 +73,7 @@ func (s *Store) RewrapDataKeys(ctx context.Context, rw []amane.Rewrap) (int, err
 	return n, err
 }
 
-// EraseEmployee implements amane.Store.
+// EraseEmployee implements amane.KeyStore.
 func (s *Store) EraseEmployee(ctx context.Context, id int64, e amane.Erasure) error {
 	// The immatriculation index is unique and NOT NULL: it becomes random bytes that match no one.
 	tomb := make([]byte, 16)
@@ -106,7 +106,7 @@ func (s *Store) EraseEmployee(ctx context.Context, id int64, e amane.Erasure) er
 	})
 }
 
-// Erasures implements amane.Store.
+// Erasures implements amane.KeyStore.
 func (s *Store) Erasures(ctx context.Context) ([]amane.Erasure, error) {
 	rows, err := s.pool.Query(ctx, `SELECT employee_id, at, by_, reason FROM erasures ORDER BY at, employee_id`)
 	if err != nil {
@@ -124,129 +124,7 @@ func (s *Store) Erasures(ctx context.Context) ([]amane.Erasure, error) {
 	return out, rows.Err()
 }
 
-// Dump implements amane.Store: one REPEATABLE READ, READ ONLY transaction, so every table is read
-// at the same instant while the server goes on writing.
-func (s *Store) Dump(ctx context.Context, fn func(*amane.DumpItem) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	each := func(query string, scan func(pgx.Rows) (*amane.DumpItem, error)) error {
-		rows, err := tx.Query(ctx, query)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			it, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			if err := fn(it); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}
-	steps := []func() error{
-		func() error {
-			return each(`SELECT code, name, city FROM agencies ORDER BY code`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				var a amane.Agency
-				return &amane.DumpItem{Agency: &a}, r.Scan(&a.Code, &a.Name, &a.City)
-			})
-		},
-		func() error {
-			return each(`SELECT `+employerCols+employerFrom+` ORDER BY e.id`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				e, err := scanEmployer(r)
-				return &amane.DumpItem{Employer: e}, err
-			})
-		},
-		func() error {
-			return each(`SELECT `+employeeCols+`, (SELECT array_agg(word ORDER BY word) FROM name_index n WHERE n.employee_id = e.id)`+employeeFrom+` ORDER BY e.id`,
-				func(r pgx.Rows) (*amane.DumpItem, error) {
-					var e amane.EmployeeRecord
-					var ver int64
-					err := r.Scan(append(employeeDest(&e, &ver), &e.NameIndex)...)
-					e.Key.Version = uint32(ver)
-					return &amane.DumpItem{Employee: &e}, err
-				})
-		},
-		func() error {
-			return each(`SELECT employee_id, employer_id, since, state FROM employments ORDER BY employee_id, employer_id`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				var j amane.Employment
-				return &amane.DumpItem{Employment: &j}, r.Scan(&j.EmployeeID, &j.EmployerID, &j.Since, &j.State)
-			})
-		},
-		func() error {
-			return each(`SELECT hash, label, created FROM operator_tokens ORDER BY created, hash`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				var t amane.OperatorToken
-				return &amane.DumpItem{OperatorToken: &t}, r.Scan(&t.Hash, &t.Label, &t.Created)
-			})
-		},
-		func() error {
-			return each(`SELECT employee_id, at, by_, reason FROM erasures ORDER BY employee_id`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				var e amane.Erasure
-				return &amane.DumpItem{Erasure: &e}, r.Scan(&e.EmployeeID, &e.At, &e.By, &e.Reason)
-			})
-		},
-		func() error {
-			return each(`SELECT name, value FROM settings ORDER BY name`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				var x amane.Setting
-				return &amane.DumpItem{Setting: &x}, r.Scan(&x.Name, &x.Value)
-			})
-		},
-		func() error {
-			return each(`SELECT `+accountCols+` FROM accounts ORDER BY id`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				a, err := scanAccount(r)
-				return &amane.DumpItem{Account: a}, err
-			})
-		},
-		func() error { // after accounts: a passkey refers to its account
-			return each(`SELECT `+passkeyCols+` FROM passkeys ORDER BY account_id, id`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				p, err := scanPasskey(r)
-				return &amane.DumpItem{Passkey: p}, err
-			})
-		},
-		func() error {
-			return each(`SELECT `+tokenCols+` FROM tokens ORDER BY id`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				t, err := scanToken(r)
-				return &amane.DumpItem{Token: t}, err
-			})
-		},
-		func() error {
-			return each(`SELECT idx, entry, coalesce(record, '') FROM journal_entries ORDER BY idx`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				j := amane.JournalRow{Kind: journalEntry}
-				err := r.Scan(&j.Index, &j.Entry, &j.Record)
-				return &amane.DumpItem{Journal: &j}, err
-			})
-		},
-		func() error {
-			return each(`SELECT idx, hash FROM journal_hashes ORDER BY idx`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				j := amane.JournalRow{Kind: journalHash}
-				err := r.Scan(&j.Index, &j.Hash)
-				return &amane.DumpItem{Journal: &j}, err
-			})
-		},
-		func() error {
-			return each(`SELECT size, signed FROM journal_checkpoints ORDER BY size`, func(r pgx.Rows) (*amane.DumpItem, error) {
-				j := amane.JournalRow{Kind: journalCheckpoint}
-				err := r.Scan(&j.Size, &j.Signed)
-				return &amane.DumpItem{Journal: &j}, err
-			})
-		},
-	}
-	steps = append(steps, dumpDeclarations(each)...)
-	steps = append(steps, dumpAttestations(each), dumpAlerts(each))
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// IndexVersion implements amane.Store.
+// IndexVersion implements amane.KeyStore.
 func (s *Store) IndexVersion(ctx context.Context) (uint32, error) {
 	var v string
 	err := s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = 'index_key_version'`).Scan(&v)
@@ -266,7 +144,7 @@ type reindexer struct {
 	b *pgx.Batch
 }
 
-// BeginReindex implements amane.Store.
+// BeginReindex implements amane.KeyStore.
 func (s *Store) BeginReindex(ctx context.Context) (amane.Reindexer, error) {
 	lt, err := s.beginLocked(ctx, `employers, employees, name_index, declarations`)
 	if err != nil {

@@ -49,8 +49,16 @@ func (t *tables) size() int {
 	return max(n, len(t.keys))
 }
 
-// BeginLoad implements amane.Store.
+// BeginLoad implements amane.LoadStore.
 func (s *Store) BeginLoad(ctx context.Context) (amane.Loader, error) {
+	l, err := s.beginLoad(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (s *Store) beginLoad(ctx context.Context) (*loader, error) {
 	lt, err := s.beginLocked(ctx, `agencies, employers, employees, name_index, employments, data_keys`)
 	if err != nil {
 		return nil, err
@@ -58,7 +66,7 @@ func (s *Store) BeginLoad(ctx context.Context) (amane.Loader, error) {
 	tx := lt.tx
 	l := &loader{lockedTx: lt, affiliations: map[string]int64{}, imms: map[string]int64{}, docs: map[string]bool{},
 		agencies: map[string]bool{}, jobs: map[[2]int64]bool{}}
-	fail := func(err error) (amane.Loader, error) {
+	fail := func(err error) (*loader, error) {
 		l.Rollback()
 		return nil, err
 	}

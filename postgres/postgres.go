@@ -34,7 +34,23 @@ type Store struct {
 	Now  amane.Clock
 }
 
-var _ amane.Store = (*Store)(nil)
+// Store implements every store service.
+var (
+	_ amane.EmployerStore    = (*Store)(nil)
+	_ amane.EmployeeStore    = (*Store)(nil)
+	_ amane.EmploymentStore  = (*Store)(nil)
+	_ amane.DeclarationStore = (*Store)(nil)
+	_ amane.ImmRequestStore  = (*Store)(nil)
+	_ amane.AccountStore     = (*Store)(nil)
+	_ amane.TokenStore       = (*Store)(nil)
+	_ amane.SignInStore      = (*Store)(nil)
+	_ amane.KeyStore         = (*Store)(nil)
+	_ amane.AttestationStore = (*Store)(nil)
+	_ amane.AlertStore       = (*Store)(nil)
+	_ amane.JournalStore     = (*Store)(nil)
+	_ amane.LoadStore        = (*Store)(nil)
+	_ amane.BackupStore      = (*Store)(nil)
+)
 
 // IsURL reports whether a --db value names a PostgreSQL database.
 func IsURL(s string) bool {
@@ -158,7 +174,7 @@ const insertAgency = `INSERT INTO agencies (code, name) VALUES ($1, $2) ON CONFL
 
 const insertKey = `INSERT INTO data_keys (kind, subject_id, kek_version, wrapped) VALUES ($1, $2, $3, $4)`
 
-// CreateEmployer implements amane.Store.
+// CreateEmployer implements amane.EmployerStore.
 func (s *Store) CreateEmployer(ctx context.Context, seal func(id int64) (*amane.EmployerRecord, error)) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -192,7 +208,7 @@ func (s *Store) CreateEmployer(ctx context.Context, seal func(id int64) (*amane.
 	return id, err
 }
 
-// UpdateEmployer implements amane.Store.
+// UpdateEmployer implements amane.EmployerStore.
 func (s *Store) UpdateEmployer(ctx context.Context, r *amane.EmployerRecord) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, insertAgency, r.Agency, r.Agency); err != nil {
@@ -221,13 +237,31 @@ func replaceKey(ctx context.Context, tx pgx.Tx, kind int, id int64, k amane.Wrap
 	return err
 }
 
-// EmployerByAffiliation implements amane.Store.
+// EmployerByAffiliation implements amane.EmployerStore.
 func (s *Store) EmployerByAffiliation(ctx context.Context, affiliation string) (*amane.EmployerRecord, error) {
 	r, err := scanEmployer(s.pool.QueryRow(ctx, `SELECT `+employerCols+employerFrom+` WHERE e.affiliation = $1`, affiliation))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, amane.Errorf(amane.ENOTFOUND, "Employer not found.")
 	}
 	return r, err
+}
+
+// EmployerIDByAffiliation implements amane.EmployerStore.
+func (s *Store) EmployerIDByAffiliation(ctx context.Context, affiliation string) (int64, error) {
+	r, err := s.EmployerByAffiliation(ctx, affiliation)
+	if err != nil {
+		return 0, err
+	}
+	return r.ID, nil
+}
+
+// EmployerIdentityByID implements amane.EmployerStore.
+func (s *Store) EmployerIdentityByID(ctx context.Context, id int64) (*amane.EmployerIdentity, error) {
+	r, err := s.EmployerByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &r.EmployerIdentity, nil
 }
 
 const employeeCols = `e.id, e.date_affiliation, e.imm, e.cin, e.passeport, e.nom, e.prenom, e.imm_bidx, e.cin_bidx, e.passeport_bidx,
@@ -284,7 +318,7 @@ func insertNameIndex(ctx context.Context, tx pgx.Tx, id int64, words [][]byte) e
 	return err
 }
 
-// CreateEmployee implements amane.Store.
+// CreateEmployee implements amane.EmployeeStore.
 func (s *Store) CreateEmployee(ctx context.Context, seal func(id int64) (*amane.EmployeeRecord, error), jobs []amane.Employment) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -332,7 +366,7 @@ func putEmployment(ctx context.Context, tx pgx.Tx, employeeID int64, j amane.Emp
 	return err
 }
 
-// UpdateEmployee implements amane.Store.
+// UpdateEmployee implements amane.EmployeeStore.
 func (s *Store) UpdateEmployee(ctx context.Context, r *amane.EmployeeRecord) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE employees SET date_affiliation = $2, imm = $3, cin = $4, passeport = $5, nom = $6, prenom = $7,
@@ -353,7 +387,7 @@ func (s *Store) UpdateEmployee(ctx context.Context, r *amane.EmployeeRecord) err
 	})
 }
 
-// EmployeeByImmIndex implements amane.Store.
+// EmployeeByImmIndex implements amane.EmployeeStore.
 func (s *Store) EmployeeByImmIndex(ctx context.Context, idx []byte) (*amane.EmployeeRecord, error) {
 	r, err := scanEmployee(s.pool.QueryRow(ctx, `SELECT `+employeeCols+employeeFrom+` WHERE e.imm_bidx = $1`, idx))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -379,12 +413,12 @@ func (s *Store) queryEmployees(ctx context.Context, query string, args ...any) (
 	return out, rows.Err()
 }
 
-// EmployeesByCINIndex implements amane.Store.
+// EmployeesByCINIndex implements amane.EmployeeStore.
 func (s *Store) EmployeesByCINIndex(ctx context.Context, idx []byte) ([]*amane.EmployeeRecord, error) {
 	return s.queryEmployees(ctx, `SELECT `+employeeCols+employeeFrom+` WHERE e.cin_bidx = $1 OR e.passeport_bidx = $1 ORDER BY e.id`, idx)
 }
 
-// EmployeesByNameIndex implements amane.Store: the employees that carry every word, by grouping the
+// EmployeesByNameIndex implements amane.EmployeeStore: the employees that carry every word, by grouping the
 // word rows of all the words and keeping the ids seen once per word.
 func (s *Store) EmployeesByNameIndex(ctx context.Context, words [][]byte, limit int) ([]*amane.EmployeeRecord, error) {
 	if len(words) == 0 || len(words) > 8 {
@@ -408,7 +442,7 @@ func dedupe(words [][]byte) [][]byte {
 	return out
 }
 
-// EmployeesOf implements amane.Store.
+// EmployeesOf implements amane.EmploymentStore.
 func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*amane.EmployeeRecord, jobs []amane.Employment, err error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+employeeCols+`, j.since, j.state, r.affiliation, r.raison_sociale, r.agence
 		FROM employments j JOIN employees e ON e.id = j.employee_id JOIN employers r ON r.id = j.employer_id
@@ -433,7 +467,7 @@ func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*aman
 	return recs, jobs, rows.Err()
 }
 
-// Employments implements amane.Store.
+// Employments implements amane.EmploymentStore.
 func (s *Store) Employments(ctx context.Context, employeeID int64) ([]amane.Employment, error) {
 	rows, err := s.pool.Query(ctx, `SELECT j.employer_id, r.affiliation, r.raison_sociale, r.agence, j.since, j.state
 		FROM employments j JOIN employers r ON r.id = j.employer_id WHERE j.employee_id = $1 ORDER BY j.since, r.affiliation`, employeeID)
@@ -452,13 +486,13 @@ func (s *Store) Employments(ctx context.Context, employeeID int64) ([]amane.Empl
 	return out, rows.Err()
 }
 
-// AddOperatorToken implements amane.Store.
+// AddOperatorToken implements amane.TokenStore.
 func (s *Store) AddOperatorToken(ctx context.Context, hash []byte, label string) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO operator_tokens (hash, label, created) VALUES ($1, $2, $3)`, hash, label, s.Now().UTC().Format(time.RFC3339))
 	return err
 }
 
-// OperatorToken implements amane.Store.
+// OperatorToken implements amane.TokenStore.
 func (s *Store) OperatorToken(ctx context.Context, hash []byte) (bool, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM operator_tokens WHERE hash = $1`, hash).Scan(&n)

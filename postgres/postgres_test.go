@@ -14,7 +14,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func open(t *testing.T) amane.Store {
+func open(t *testing.T) storetest.Store {
 	s, err := postgres.Open(context.Background(), pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"amane"
 )
 
-// Accounts, passkeys and integration tokens (amane.AccessStore). Ids are allocated as max(id)+1 in
+// Accounts, passkeys and integration tokens (amane.AccountStore, amane.TokenStore). Ids are allocated as max(id)+1 in
 // the write transaction: SQLite's single writer makes that race-free.
 
 const accountCols = `id, login, role, agency, affiliation, employee_id, password_hash, totp, created, disabled`
@@ -69,7 +69,7 @@ func accessError(err error, field string) error {
 
 func (s *Store) now() string { return s.Now().UTC().Format(time.RFC3339) }
 
-// CreateAccount implements amane.AccessStore. It sets a.ID, and a.Created if empty.
+// CreateAccount implements amane.AccountStore. It sets a.ID, and a.Created if empty.
 func (s *Store) CreateAccount(ctx context.Context, a *amane.Account) (int64, error) {
 	row := *a
 	if row.Created == "" {
@@ -102,12 +102,12 @@ func (s *Store) account(ctx context.Context, where string, arg any) (*amane.Acco
 	return a, err
 }
 
-// Account implements amane.AccessStore.
+// Account implements amane.AccountStore.
 func (s *Store) Account(ctx context.Context, id int64) (*amane.Account, error) {
 	return s.account(ctx, `id = ?`, id)
 }
 
-// AccountByLogin implements amane.AccessStore.
+// AccountByLogin implements amane.AccountStore.
 func (s *Store) AccountByLogin(ctx context.Context, login string) (*amane.Account, error) {
 	return s.account(ctx, `login = ?`, login)
 }
@@ -131,7 +131,7 @@ func (s *Store) accounts(ctx context.Context, query string, args ...any) (out []
 	return out, err
 }
 
-// AccountsOfEmployee implements amane.AccessStore.
+// AccountsOfEmployee implements amane.AccountStore.
 func (s *Store) AccountsOfEmployee(ctx context.Context, employeeID int64) ([]amane.Account, error) {
 	if employeeID <= 0 { // 0 is "no insured person": staff accounts are not theirs
 		return nil, nil
@@ -139,12 +139,12 @@ func (s *Store) AccountsOfEmployee(ctx context.Context, employeeID int64) ([]ama
 	return s.accounts(ctx, `SELECT `+accountCols+` FROM accounts WHERE employee_id = ? ORDER BY id`, employeeID)
 }
 
-// Accounts implements amane.AccessStore.
+// Accounts implements amane.AccountStore.
 func (s *Store) Accounts(ctx context.Context) ([]amane.Account, error) {
 	return s.accounts(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY id`)
 }
 
-// UpdateAccount implements amane.AccessStore: the password hash, TOTP secret and disabled flag only.
+// UpdateAccount implements amane.AccountStore: the password hash, TOTP secret and disabled flag only.
 func (s *Store) UpdateAccount(ctx context.Context, a *amane.Account) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ?, totp = ?, disabled = ? WHERE id = ?`, a.PasswordHash, a.TOTP, a.Disabled, a.ID)
@@ -158,7 +158,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *amane.Account) error {
 	})
 }
 
-// AddPasskey implements amane.AccessStore. ENOTFOUND if the account does not exist.
+// AddPasskey implements amane.AccountStore. ENOTFOUND if the account does not exist.
 func (s *Store) AddPasskey(ctx context.Context, p amane.Passkey) error {
 	if p.Created == "" {
 		p.Created = s.now()
@@ -169,7 +169,7 @@ func (s *Store) AddPasskey(ctx context.Context, p amane.Passkey) error {
 	})
 }
 
-// Passkeys implements amane.AccessStore.
+// Passkeys implements amane.AccountStore.
 func (s *Store) Passkeys(ctx context.Context, accountID int64) (out []amane.Passkey, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE account_id = ? ORDER BY created, id`, accountID)
@@ -189,7 +189,7 @@ func (s *Store) Passkeys(ctx context.Context, accountID int64) (out []amane.Pass
 	return out, err
 }
 
-// UpdatePasskey implements amane.AccessStore. The credential must be the account's: one account's
+// UpdatePasskey implements amane.AccountStore. The credential must be the account's: one account's
 // sign-in never rewrites another's credential.
 func (s *Store) UpdatePasskey(ctx context.Context, p amane.Passkey) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -204,7 +204,7 @@ func (s *Store) UpdatePasskey(ctx context.Context, p amane.Passkey) error {
 	})
 }
 
-// AddToken implements amane.AccessStore. It sets t.ID, and t.Created if empty.
+// AddToken implements amane.TokenStore. It sets t.ID, and t.Created if empty.
 func (s *Store) AddToken(ctx context.Context, t *amane.Token) (int64, error) {
 	row := *t
 	if row.Created == "" {
@@ -225,7 +225,7 @@ func (s *Store) AddToken(ctx context.Context, t *amane.Token) (int64, error) {
 	return id, nil
 }
 
-// TokenByHash implements amane.AccessStore.
+// TokenByHash implements amane.TokenStore.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*amane.Token, error) {
 	t, err := scanToken(s.readRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -234,7 +234,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*amane.Token, err
 	return t, err
 }
 
-// RevokeToken implements amane.AccessStore.
+// RevokeToken implements amane.TokenStore.
 func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked = 1 WHERE id = ?`, id)
@@ -248,7 +248,7 @@ func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	})
 }
 
-// Tokens implements amane.AccessStore.
+// Tokens implements amane.TokenStore.
 func (s *Store) Tokens(ctx context.Context) (out []amane.Token, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY id`)

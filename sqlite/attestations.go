@@ -146,16 +146,6 @@ func (s *Store) DeclaringEmployers(ctx context.Context, period string) (out []in
 	return out, err
 }
 
-// dumpAttestations is the Dump's step after the declarations: attestations in code order.
-func dumpAttestations(each func(query string, scan func(*sql.Rows) (*amane.DumpItem, error)) error) func() error {
-	return func() error {
-		return each(selectAttestation+` ORDER BY code`, func(r *sql.Rows) (*amane.DumpItem, error) {
-			a, err := scanAttestation(r)
-			return &amane.DumpItem{Attestation: a}, err
-		})
-	}
-}
-
 // PutAttestation inserts a restored attestation.
 func (l *loader) PutAttestation(r *amane.AttestationRecord) error {
 	if err := checkAttestation(r); err != nil {

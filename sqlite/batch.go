@@ -14,7 +14,7 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// EmployersByAffiliation implements amane.Store: one query for a batch of affiliations (a bulk
+// EmployersByAffiliation implements amane.EmployerStore: one query for a batch of affiliations (a bulk
 // declaration load asks for hundreds at once).
 func (s *Store) EmployersByAffiliation(ctx context.Context, affs []string) (map[string]*amane.EmployerRecord, error) {
 	out := make(map[string]*amane.EmployerRecord, len(affs))
@@ -47,7 +47,7 @@ func (s *Store) EmployersByAffiliation(ctx context.Context, affs []string) (map[
 	return out, nil
 }
 
-// PeriodDeclarations implements amane.Store: the declarations of a period for a batch of employers,
+// PeriodDeclarations implements amane.DeclarationStore: the declarations of a period for a batch of employers,
 // without their lines, in one query per 500 employers.
 func (s *Store) PeriodDeclarations(ctx context.Context, period string, employerIDs []int64) (map[int64][]*amane.DeclarationRecord, error) {
 	out := make(map[int64][]*amane.DeclarationRecord, len(employerIDs))

@@ -8,7 +8,7 @@ import (
 	"amane"
 )
 
-// EmployeeByID implements amane.Store.
+// EmployeeByID implements amane.EmployeeStore.
 func (s *Store) EmployeeByID(ctx context.Context, id int64) (*amane.EmployeeRecord, error) {
 	var r *amane.EmployeeRecord
 	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {

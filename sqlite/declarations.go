@@ -91,7 +91,7 @@ func declarationError(err error, field, rule string) error {
 	return err
 }
 
-// DeclarationPeople implements amane.DeclarationStore: one query for all the employers asked, their
+// DeclarationPeople implements amane.EmploymentStore: one query for all the employers asked, their
 // ids going in as one JSON array parameter (as many as asked, one statement text).
 func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map[int64][]amane.DeclarationPerson, error) {
 	out := make(map[int64][]amane.DeclarationPerson, len(employerIDs))
@@ -130,7 +130,7 @@ func (s *Store) DeclarationPeople(ctx context.Context, employerIDs []int64) (map
 	return out, err
 }
 
-// EmployerByID implements amane.DeclarationStore.
+// EmployerByID implements amane.EmployerStore.
 func (s *Store) EmployerByID(ctx context.Context, id int64) (*amane.EmployerRecord, error) {
 	var r *amane.EmployerRecord
 	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
@@ -143,7 +143,7 @@ func (s *Store) EmployerByID(ctx context.Context, id int64) (*amane.EmployerReco
 	return r, err
 }
 
-// NextRequestIDs implements amane.DeclarationStore. The reservation is a counter row moved in a write
+// NextRequestIDs implements amane.ImmRequestStore. The reservation is a counter row moved in a write
 // transaction (SQLite's single writer serialises them), never below max(id) of the table: ids are
 // unique across reservations whether or not the requests they were reserved for are ever stored, and
 // a restored store (no counter row) goes on after its restored requests.
@@ -330,6 +330,21 @@ func (s *Store) DeclarationSummaries(ctx context.Context, employerID int64) ([]*
 	return s.declarations(ctx, false, `WHERE employer_id = ? ORDER BY period DESC, seq`, employerID)
 }
 
+// DeclaredPeriods implements amane.DeclarationStore.
+func (s *Store) DeclaredPeriods(ctx context.Context, employerID int64) ([]string, error) {
+	ds, err := s.DeclarationSummaries(ctx, employerID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range ds {
+		if d.Seq == 0 {
+			out = append(out, d.Period)
+		}
+	}
+	return out, nil
+}
+
 // DeclarationByDigest implements amane.DeclarationStore.
 func (s *Store) DeclarationByDigest(ctx context.Context, employerID int64, period string, digest []byte) (*amane.DeclarationRecord, error) {
 	rs, err := s.declarations(ctx, true, `WHERE employer_id = ? AND period = ? AND digest = ? ORDER BY seq LIMIT 1`, employerID, period, digest)
@@ -366,7 +381,7 @@ func (s *Store) declarations(ctx context.Context, lines bool, where string, args
 	return out, err
 }
 
-// ImmRequests implements amane.DeclarationStore. No request is closed yet (the agents' side comes
+// ImmRequests implements amane.ImmRequestStore. No request is closed yet (the agents' side comes
 // later): every request of the employer is open.
 func (s *Store) ImmRequests(ctx context.Context, employerID int64) (out []*amane.ImmRequestRecord, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
@@ -421,7 +436,7 @@ func (s *Store) HistoryKey(ctx context.Context, employeeID int64) (k amane.Wrapp
 	return k, err
 }
 
-// ValidateEmployment implements amane.DeclarationStore.
+// ValidateEmployment implements amane.EmploymentStore.
 func (s *Store) ValidateEmployment(ctx context.Context, employeeID, employerID int64) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE employments SET state = ? WHERE employee_id = ? AND employer_id = ? AND state = ?`,
@@ -457,32 +472,6 @@ func (s *Store) SetDeclarationSeal(ctx context.Context, id int64, seal []byte) e
 		}
 		return nil
 	})
-}
-
-// dumpDeclarations are the Dump's last steps: data keys of the other kinds (history, request), then
-// requests (their keys travel only as those data-key rows: Key is left empty), then declarations.
-func dumpDeclarations(each func(query string, scan func(*sql.Rows) (*amane.DumpItem, error)) error) []func() error {
-	return []func() error{
-		func() error {
-			return each(`SELECT kind, subject_id, kek_version, wrapped FROM data_keys WHERE kind NOT IN (1, 2) ORDER BY kind, subject_id`,
-				func(r *sql.Rows) (*amane.DumpItem, error) {
-					var k amane.DataKey
-					return &amane.DumpItem{DataKey: &k}, r.Scan(&k.Kind, &k.Subject, &k.Version, &k.Blob)
-				})
-		},
-		func() error {
-			return each(`SELECT id, employer_id, period, cin_index, state, created FROM imm_requests ORDER BY id`, func(r *sql.Rows) (*amane.DumpItem, error) {
-				var q amane.ImmRequestRecord
-				return &amane.DumpItem{ImmRequest: &q}, r.Scan(&q.ID, &q.EmployerID, &q.Period, &q.CINIndex, &q.State, &q.Created)
-			})
-		},
-		func() error {
-			return each(`SELECT `+declarationCols+`, lines FROM declarations ORDER BY id`, func(r *sql.Rows) (*amane.DumpItem, error) {
-				d, err := scanDeclaration(r, true)
-				return &amane.DumpItem{Declaration: d}, err
-			})
-		},
-	}
 }
 
 // PutDataKey inserts a restored data key of a kind other than employer and employee (those come

@@ -5,12 +5,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"strconv"
-	"strings"
 
 	"amane"
 )
 
-// KeyVersions implements amane.Store.
+// KeyVersions implements amane.KeyStore.
 func (s *Store) KeyVersions(ctx context.Context) (map[uint32]int64, error) {
 	out := map[uint32]int64{}
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
@@ -32,7 +31,7 @@ func (s *Store) KeyVersions(ctx context.Context) (map[uint32]int64, error) {
 	return out, err
 }
 
-// DataKeys implements amane.Store.
+// DataKeys implements amane.KeyStore.
 func (s *Store) DataKeys(ctx context.Context, version uint32, after amane.DataKeyRef, limit int) (out []amane.DataKey, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT kind, subject_id, wrapped FROM data_keys
@@ -53,7 +52,7 @@ func (s *Store) DataKeys(ctx context.Context, version uint32, after amane.DataKe
 	return out, err
 }
 
-// RewrapDataKeys implements amane.Store.
+// RewrapDataKeys implements amane.KeyStore.
 func (s *Store) RewrapDataKeys(ctx context.Context, rw []amane.Rewrap) (int, error) {
 	n := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -76,7 +75,7 @@ func (s *Store) RewrapDataKeys(ctx context.Context, rw []amane.Rewrap) (int, err
 	return n, err
 }
 
-// EraseEmployee implements amane.Store.
+// EraseEmployee implements amane.KeyStore.
 func (s *Store) EraseEmployee(ctx context.Context, id int64, e amane.Erasure) error {
 	// The immatriculation index is unique and NOT NULL: it becomes random bytes that match no one.
 	tomb := make([]byte, 16)
@@ -103,7 +102,7 @@ func (s *Store) EraseEmployee(ctx context.Context, id int64, e amane.Erasure) er
 	})
 }
 
-// Erasures implements amane.Store.
+// Erasures implements amane.KeyStore.
 func (s *Store) Erasures(ctx context.Context) (out []amane.Erasure, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT employee_id, at, by_, reason FROM erasures ORDER BY at, employee_id`)
@@ -123,132 +122,6 @@ func (s *Store) Erasures(ctx context.Context) (out []amane.Erasure, err error) {
 	return out, err
 }
 
-// Dump implements amane.Store: one read transaction, which in WAL mode is a snapshot that writers do
-// not block and cannot change.
-func (s *Store) Dump(ctx context.Context, fn func(*amane.DumpItem) error) error {
-	return s.readTx(ctx, func(tx *sql.Tx) error {
-		each := func(query string, scan func(*sql.Rows) (*amane.DumpItem, error)) error {
-			rows, err := tx.QueryContext(ctx, query)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				it, err := scan(rows)
-				if err != nil {
-					return err
-				}
-				if err := fn(it); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		}
-		steps := []func() error{
-			func() error {
-				return each(`SELECT code, name, city FROM agencies ORDER BY code`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					var a amane.Agency
-					return &amane.DumpItem{Agency: &a}, r.Scan(&a.Code, &a.Name, &a.City)
-				})
-			},
-			func() error {
-				return each(`SELECT `+employerCols+employerFrom+` ORDER BY e.id`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					e, err := scanEmployer(r)
-					return &amane.DumpItem{Employer: e}, err
-				})
-			},
-			func() error {
-				// Name words travel with their person, hex-joined: one row per person keeps the dump
-				// in one pass over employees.
-				return each(`SELECT `+employeeCols+`, (SELECT group_concat(hex(word), ',') FROM name_index n WHERE n.employee_id = e.id)`+employeeFrom+` ORDER BY e.id`,
-					func(r *sql.Rows) (*amane.DumpItem, error) {
-						var e amane.EmployeeRecord
-						var words sql.NullString
-						err := r.Scan(&e.ID, &e.AffiliationDate, &e.Imm, &e.CIN, &e.Passport, &e.Surname, &e.FirstName,
-							&e.ImmIndex, &e.CINIndex, &e.PassportIndex, &e.Key.Version, &e.Key.Blob, &words)
-						if err == nil && words.Valid {
-							for _, w := range strings.Split(words.String, ",") {
-								e.NameIndex = append(e.NameIndex, unhex(w))
-							}
-						}
-						return &amane.DumpItem{Employee: &e}, err
-					})
-			},
-			func() error {
-				return each(`SELECT employee_id, employer_id, since, state FROM employments ORDER BY employee_id, employer_id`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					var j amane.Employment
-					return &amane.DumpItem{Employment: &j}, r.Scan(&j.EmployeeID, &j.EmployerID, &j.Since, &j.State)
-				})
-			},
-			func() error {
-				return each(`SELECT hash, label, created FROM operator_tokens ORDER BY created, hash`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					var t amane.OperatorToken
-					return &amane.DumpItem{OperatorToken: &t}, r.Scan(&t.Hash, &t.Label, &t.Created)
-				})
-			},
-			func() error {
-				return each(`SELECT employee_id, at, by_, reason FROM erasures ORDER BY employee_id`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					var e amane.Erasure
-					return &amane.DumpItem{Erasure: &e}, r.Scan(&e.EmployeeID, &e.At, &e.By, &e.Reason)
-				})
-			},
-			func() error {
-				return each(`SELECT name, value FROM settings ORDER BY name`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					var x amane.Setting
-					return &amane.DumpItem{Setting: &x}, r.Scan(&x.Name, &x.Value)
-				})
-			},
-			func() error {
-				return each(`SELECT `+accountCols+` FROM accounts ORDER BY id`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					a, err := scanAccount(r)
-					return &amane.DumpItem{Account: a}, err
-				})
-			},
-			func() error { // after accounts: a passkey refers to its account
-				return each(`SELECT `+passkeyCols+` FROM passkeys ORDER BY account_id, id`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					p, err := scanPasskey(r)
-					return &amane.DumpItem{Passkey: p}, err
-				})
-			},
-			func() error {
-				return each(`SELECT `+tokenCols+` FROM tokens ORDER BY id`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					t, err := scanToken(r)
-					return &amane.DumpItem{Token: t}, err
-				})
-			},
-			func() error {
-				return each(`SELECT idx, entry, coalesce(record, '') FROM journal_entries ORDER BY idx`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					j := amane.JournalRow{Kind: journalEntry}
-					err := r.Scan(&j.Index, &j.Entry, &j.Record)
-					return &amane.DumpItem{Journal: &j}, err
-				})
-			},
-			func() error {
-				return each(`SELECT idx, hash FROM journal_hashes ORDER BY idx`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					j := amane.JournalRow{Kind: journalHash}
-					err := r.Scan(&j.Index, &j.Hash)
-					return &amane.DumpItem{Journal: &j}, err
-				})
-			},
-			func() error {
-				return each(`SELECT size, signed FROM journal_checkpoints ORDER BY size`, func(r *sql.Rows) (*amane.DumpItem, error) {
-					j := amane.JournalRow{Kind: journalCheckpoint}
-					err := r.Scan(&j.Size, &j.Signed)
-					return &amane.DumpItem{Journal: &j}, err
-				})
-			},
-		}
-		steps = append(steps, dumpDeclarations(each)...)
-		steps = append(steps, dumpAttestations(each), dumpAlerts(each))
-		for _, step := range steps {
-			if err := step(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 func unhex(s string) []byte {
 	b := make([]byte, len(s)/2)
 	for i := range b {
@@ -264,7 +137,7 @@ func nib(c byte) byte {
 	return c - '0'
 }
 
-// IndexVersion implements amane.Store.
+// IndexVersion implements amane.KeyStore.
 func (s *Store) IndexVersion(ctx context.Context) (uint32, error) {
 	v := uint32(1)
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
@@ -287,7 +160,7 @@ type reindexer struct {
 	seal               *sql.Stmt
 }
 
-// BeginReindex implements amane.Store.
+// BeginReindex implements amane.KeyStore.
 func (s *Store) BeginReindex(ctx context.Context) (amane.Reindexer, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

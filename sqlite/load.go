@@ -32,14 +32,22 @@ type loader struct {
 	agencies      map[string]bool
 }
 
-// BeginLoad implements amane.Store.
+// BeginLoad implements amane.LoadStore.
 func (s *Store) BeginLoad(ctx context.Context) (amane.Loader, error) {
+	l, err := s.beginLoad(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (s *Store) beginLoad(ctx context.Context) (*loader, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	l := &loader{ctx: ctx, tx: tx, agencies: map[string]bool{}}
-	fail := func(err error) (amane.Loader, error) {
+	fail := func(err error) (*loader, error) {
 		tx.Rollback()
 		return nil, err
 	}

@@ -47,7 +47,23 @@ type Store struct {
 	rstmts sync.Map // the read pool's prepared statements (readStmt), by query text
 }
 
-var _ amane.Store = (*Store)(nil)
+// Store implements every store service.
+var (
+	_ amane.EmployerStore    = (*Store)(nil)
+	_ amane.EmployeeStore    = (*Store)(nil)
+	_ amane.EmploymentStore  = (*Store)(nil)
+	_ amane.DeclarationStore = (*Store)(nil)
+	_ amane.ImmRequestStore  = (*Store)(nil)
+	_ amane.AccountStore     = (*Store)(nil)
+	_ amane.TokenStore       = (*Store)(nil)
+	_ amane.SignInStore      = (*Store)(nil)
+	_ amane.KeyStore         = (*Store)(nil)
+	_ amane.AttestationStore = (*Store)(nil)
+	_ amane.AlertStore       = (*Store)(nil)
+	_ amane.JournalStore     = (*Store)(nil)
+	_ amane.LoadStore        = (*Store)(nil)
+	_ amane.BackupStore      = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database at path and migrates it.
 func Open(ctx context.Context, path string) (*Store, error) {
@@ -314,7 +330,7 @@ const insertAgency = `INSERT INTO agencies (code, name) VALUES (?, ?) ON CONFLIC
 
 const insertKey = `INSERT INTO data_keys (kind, subject_id, kek_version, wrapped) VALUES (?, ?, ?, ?)`
 
-// CreateEmployer implements amane.Store.
+// CreateEmployer implements amane.EmployerStore.
 func (s *Store) CreateEmployer(ctx context.Context, seal func(id int64) (*amane.EmployerRecord, error)) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -344,7 +360,7 @@ func (s *Store) CreateEmployer(ctx context.Context, seal func(id int64) (*amane.
 	return id, err
 }
 
-// UpdateEmployer implements amane.Store.
+// UpdateEmployer implements amane.EmployerStore.
 func (s *Store) UpdateEmployer(ctx context.Context, r *amane.EmployerRecord) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, insertAgency, r.Agency, r.Agency); err != nil {
@@ -373,7 +389,7 @@ func replaceKey(ctx context.Context, tx *sql.Tx, kind int, id int64, k amane.Wra
 	return err
 }
 
-// EmployerByAffiliation implements amane.Store.
+// EmployerByAffiliation implements amane.EmployerStore.
 func (s *Store) EmployerByAffiliation(ctx context.Context, affiliation string) (*amane.EmployerRecord, error) {
 	var r *amane.EmployerRecord
 	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
@@ -384,6 +400,24 @@ func (s *Store) EmployerByAffiliation(ctx context.Context, affiliation string) (
 		return nil, amane.Errorf(amane.ENOTFOUND, "Employer not found.")
 	}
 	return r, err
+}
+
+// EmployerIDByAffiliation implements amane.EmployerStore.
+func (s *Store) EmployerIDByAffiliation(ctx context.Context, affiliation string) (int64, error) {
+	r, err := s.EmployerByAffiliation(ctx, affiliation)
+	if err != nil {
+		return 0, err
+	}
+	return r.ID, nil
+}
+
+// EmployerIdentityByID implements amane.EmployerStore.
+func (s *Store) EmployerIdentityByID(ctx context.Context, id int64) (*amane.EmployerIdentity, error) {
+	r, err := s.EmployerByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &r.EmployerIdentity, nil
 }
 
 const employeeCols = `e.id, e.date_affiliation, e.imm, e.cin, e.passeport, e.nom, e.prenom, e.imm_bidx, e.cin_bidx, e.passeport_bidx,
@@ -450,7 +484,7 @@ func (s *Store) insertNameIndex(ctx context.Context, tx *sql.Tx, id int64, words
 	return nil
 }
 
-// CreateEmployee implements amane.Store.
+// CreateEmployee implements amane.EmployeeStore.
 func (s *Store) CreateEmployee(ctx context.Context, seal func(id int64) (*amane.EmployeeRecord, error), jobs []amane.Employment) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -494,7 +528,7 @@ func putEmployment(ctx context.Context, tx *sql.Tx, employeeID int64, j amane.Em
 	return err
 }
 
-// UpdateEmployee implements amane.Store.
+// UpdateEmployee implements amane.EmployeeStore.
 func (s *Store) UpdateEmployee(ctx context.Context, r *amane.EmployeeRecord) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE employees SET date_affiliation = ?, imm = ?, cin = ?, passeport = ?, nom = ?, prenom = ?,
@@ -516,7 +550,7 @@ func (s *Store) UpdateEmployee(ctx context.Context, r *amane.EmployeeRecord) err
 	})
 }
 
-// EmployeeByImmIndex implements amane.Store.
+// EmployeeByImmIndex implements amane.EmployeeStore.
 func (s *Store) EmployeeByImmIndex(ctx context.Context, idx []byte) (*amane.EmployeeRecord, error) {
 	r, err := scanEmployee(s.readRow(ctx, `SELECT `+employeeCols+employeeFrom+` WHERE e.imm_bidx = ?`, idx))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -542,7 +576,7 @@ func queryEmployees(ctx context.Context, tx *sql.Tx, query string, args ...any) 
 	return out, rows.Err()
 }
 
-// EmployeesByCINIndex implements amane.Store.
+// EmployeesByCINIndex implements amane.EmployeeStore.
 func (s *Store) EmployeesByCINIndex(ctx context.Context, idx []byte) (out []*amane.EmployeeRecord, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		out, err = queryEmployees(ctx, tx, `SELECT `+employeeCols+employeeFrom+` WHERE e.cin_bidx = ? OR e.passeport_bidx = ? ORDER BY e.id`, idx, idx)
@@ -551,7 +585,7 @@ func (s *Store) EmployeesByCINIndex(ctx context.Context, idx []byte) (out []*ama
 	return out, err
 }
 
-// EmployeesByNameIndex implements amane.Store. The query intersects the word lists: one join per word,
+// EmployeesByNameIndex implements amane.EmployeeStore. The query intersects the word lists: one join per word,
 // each an index range scan on name_index's primary key.
 func (s *Store) EmployeesByNameIndex(ctx context.Context, words [][]byte, limit int) (out []*amane.EmployeeRecord, err error) {
 	if len(words) == 0 || len(words) > 8 {
@@ -574,7 +608,7 @@ func (s *Store) EmployeesByNameIndex(ctx context.Context, words [][]byte, limit 
 	return out, err
 }
 
-// EmployeesOf implements amane.Store.
+// EmployeesOf implements amane.EmploymentStore.
 func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*amane.EmployeeRecord, jobs []amane.Employment, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+employeeCols+`, j.since, j.state, r.affiliation, r.raison_sociale, r.agence
@@ -601,7 +635,7 @@ func (s *Store) EmployeesOf(ctx context.Context, employerID int64) (recs []*aman
 	return recs, jobs, err
 }
 
-// Employments implements amane.Store.
+// Employments implements amane.EmploymentStore.
 func (s *Store) Employments(ctx context.Context, employeeID int64) (out []amane.Employment, err error) {
 	rows, err := s.readRows(ctx, `SELECT j.employer_id, r.affiliation, r.raison_sociale, r.agence, j.since, j.state
 		FROM employments j JOIN employers r ON r.id = j.employer_id WHERE j.employee_id = ? ORDER BY j.since, r.affiliation`, employeeID)
@@ -619,7 +653,7 @@ func (s *Store) Employments(ctx context.Context, employeeID int64) (out []amane.
 	return out, rows.Err()
 }
 
-// AddOperatorToken implements amane.Store.
+// AddOperatorToken implements amane.TokenStore.
 func (s *Store) AddOperatorToken(ctx context.Context, hash []byte, label string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO operator_tokens (hash, label, created) VALUES (?, ?, ?)`, hash, label, s.Now().UTC().Format(time.RFC3339))
@@ -627,7 +661,7 @@ func (s *Store) AddOperatorToken(ctx context.Context, hash []byte, label string)
 	})
 }
 
-// OperatorToken implements amane.Store.
+// OperatorToken implements amane.TokenStore.
 func (s *Store) OperatorToken(ctx context.Context, hash []byte) (bool, error) {
 	var n int
 	err := s.readRow(ctx, `SELECT count(*) FROM operator_tokens WHERE hash = ?`, hash).Scan(&n)

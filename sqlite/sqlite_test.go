@@ -14,7 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-func open(t *testing.T) amane.Store {
+func open(t *testing.T) storetest.Store {
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amane.db"))
 	if err != nil {
 		t.Fatal(err)

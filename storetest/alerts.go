@@ -9,7 +9,7 @@ import (
 	"amane"
 )
 
-func testAlerts(t *testing.T, s amane.Store) {
+func testAlerts(t *testing.T, s Store) {
 	ctx := context.Background()
 	add := func(principal, response string, i int) *amane.SecurityAlert {
 		a := &amane.SecurityAlert{Time: fmt.Sprintf("2026-11-23T10:%02d:00Z", i), Principal: principal, Response: response,

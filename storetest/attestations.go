@@ -34,7 +34,7 @@ func testAttestations(t *testing.T, open Open) {
 }
 
 // sameAttestation checks that the store holds want field for field.
-func sameAttestation(t *testing.T, s amane.Store, want *amane.AttestationRecord) {
+func sameAttestation(t *testing.T, s Store, want *amane.AttestationRecord) {
 	t.Helper()
 	got, err := s.AttestationByCode(context.Background(), want.Code)
 	code(t, err, "")
@@ -43,7 +43,7 @@ func sameAttestation(t *testing.T, s amane.Store, want *amane.AttestationRecord)
 	}
 }
 
-func noAttestation(t *testing.T, s amane.Store, codes ...string) {
+func noAttestation(t *testing.T, s Store, codes ...string) {
 	t.Helper()
 	for _, c := range codes {
 		_, err := s.AttestationByCode(context.Background(), c)
@@ -51,7 +51,7 @@ func noAttestation(t *testing.T, s amane.Store, codes ...string) {
 	}
 }
 
-func testPutAttestations(t *testing.T, s amane.Store) {
+func testPutAttestations(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	rs := []*amane.AttestationRecord{Attestation("AMN-AAAA-0001", f.a, 0), Attestation("AMN-AAAA-0002", f.b, f.p2)}
@@ -79,7 +79,7 @@ func testPutAttestations(t *testing.T, s amane.Store) {
 }
 
 // testAttestationBatch stores one batch of 1,000, the size the batch job sends, in one call.
-func testAttestationBatch(t *testing.T, s amane.Store) {
+func testAttestationBatch(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	rs := make([]*amane.AttestationRecord, 1000)
@@ -109,7 +109,7 @@ func testAttestationBatch(t *testing.T, s amane.Store) {
 	}
 }
 
-func testAttestationConflict(t *testing.T, s amane.Store) {
+func testAttestationConflict(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	stored := Attestation("AMN-CCCC-0001", f.a, 0)
@@ -143,7 +143,7 @@ func testAttestationConflict(t *testing.T, s amane.Store) {
 	})
 }
 
-func testRevokeAttestation(t *testing.T, s amane.Store) {
+func testRevokeAttestation(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	a, b := Attestation("AMN-RRRR-0001", f.a, 0), Attestation("AMN-RRRR-0002", f.a, f.p1)
@@ -174,7 +174,7 @@ func testRevokeAttestation(t *testing.T, s amane.Store) {
 
 // testEraseKeepsAttestations: attestation rows hold no personal data, and erasure leaves them as
 // they are, the erased person's included.
-func testEraseKeepsAttestations(t *testing.T, s amane.Store) {
+func testEraseKeepsAttestations(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	rs := []*amane.AttestationRecord{Attestation("AMN-EEEE-0001", f.a, f.p1), Attestation("AMN-EEEE-0002", f.a, 0)}
@@ -185,7 +185,7 @@ func testEraseKeepsAttestations(t *testing.T, s amane.Store) {
 	}
 }
 
-func testDeclaringEmployers(t *testing.T, s amane.Store) {
+func testDeclaringEmployers(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	d, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "4040404"), nil })
@@ -223,7 +223,7 @@ func testDeclaringEmployers(t *testing.T, s amane.Store) {
 // testAttestationsDumpRestore dumps a store with declarations and attestations (one revoked, one of
 // an erased person) and restores it through the loader; the attestations come last, after the
 // declarations, and the second dump equals the first.
-func testAttestationsDumpRestore(t *testing.T, s, empty amane.Store) {
+func testAttestationsDumpRestore(t *testing.T, s, empty Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	code(t, s.PutDeclarations(ctx, f.firstBatch(t)), "")
@@ -234,10 +234,10 @@ func testAttestationsDumpRestore(t *testing.T, s, empty amane.Store) {
 	code(t, s.EraseEmployee(ctx, f.p1, amane.Erasure{EmployeeID: f.p1, At: "2025-03-01T10:00:00Z", By: "cli", Reason: "test"}), "")
 
 	first := dumpAll(t, s)
-	l, err := empty.BeginLoad(ctx)
+	l, err := empty.BeginRestore(ctx)
 	code(t, err, "")
 	for _, it := range first {
-		code(t, amane.PutDumpItem(l, it), "")
+		code(t, l.Put(it), "")
 	}
 	code(t, l.Commit(), "")
 	second := dumpAll(t, empty)
@@ -278,9 +278,9 @@ func testAttestationsDumpRestore(t *testing.T, s, empty amane.Store) {
 		t.Fatalf("restored DeclaringEmployers: %v (%v)", got, err)
 	}
 	t.Run("ErrInvalid", func(t *testing.T) {
-		l, err := empty.BeginLoad(ctx)
+		l, err := empty.BeginRestore(ctx)
 		code(t, err, "")
 		defer l.Rollback()
-		code(t, l.PutAttestation(Attestation("", f.a, 0)), amane.EINVALID)
+		code(t, l.Put(&amane.DumpItem{Attestation: Attestation("", f.a, 0)}), amane.EINVALID)
 	})
 }

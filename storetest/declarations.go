@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -39,12 +40,12 @@ func HistoryKey(employeeID int64) amane.DataKey {
 // declarationFixture is a store with three employers (a, b, c) and four insured people: p1 at a,
 // p2 at a and b, p3 pending at b, p4 employed nowhere.
 type declarationFixture struct {
-	s              amane.Store
+	s              Store
 	a, b, c        int64
 	p1, p2, p3, p4 int64
 }
 
-func newDeclarationFixture(t *testing.T, s amane.Store) *declarationFixture {
+func newDeclarationFixture(t *testing.T, s Store) *declarationFixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &declarationFixture{s: s}
@@ -107,7 +108,7 @@ func testDeclarations(t *testing.T, open Open) {
 	t.Run("DumpRestore", func(t *testing.T) { testDeclarationsDumpRestore(t, open(t), open(t)) })
 }
 
-func testPutDeclarations(t *testing.T, s amane.Store) {
+func testPutDeclarations(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	b := f.firstBatch(t)
@@ -198,7 +199,7 @@ func conflictField(t *testing.T, err error, field string) {
 	}
 }
 
-func testDeclarationConflict(t *testing.T, s amane.Store) {
+func testDeclarationConflict(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	code(t, s.PutDeclarations(ctx, f.firstBatch(t)), "")
@@ -272,7 +273,7 @@ func testDeclarationConflict(t *testing.T, s amane.Store) {
 	}
 }
 
-func testDeclarationPeople(t *testing.T, s amane.Store) {
+func testDeclarationPeople(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	code(t, s.PutDeclarations(ctx, f.firstBatch(t)), "")
@@ -316,7 +317,7 @@ func equalPeople(got, want []amane.DeclarationPerson) bool {
 	return true
 }
 
-func testDeclarationSummaries(t *testing.T, s amane.Store) {
+func testDeclarationSummaries(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	var ds []*amane.DeclarationRecord
@@ -353,9 +354,18 @@ func testDeclarationSummaries(t *testing.T, s amane.Store) {
 	if got, _ := s.DeclarationSummaries(ctx, f.c); len(got) != 0 {
 		t.Fatalf("summaries of an employer that declared nothing: %d", len(got))
 	}
+	// The periods of the principal declarations alone, newest first.
+	periods, err := s.DeclaredPeriods(ctx, f.a)
+	code(t, err, "")
+	if want := []string{"202502", "202501", "202412"}; !slices.Equal(periods, want) {
+		t.Fatalf("DeclaredPeriods = %v, want %v", periods, want)
+	}
+	if periods, err := s.DeclaredPeriods(ctx, f.c); err != nil || len(periods) != 0 {
+		t.Fatalf("DeclaredPeriods of an employer that declared nothing: %v, %v", periods, err)
+	}
 }
 
-func testNextRequestIDs(t *testing.T, s amane.Store) {
+func testNextRequestIDs(t *testing.T, s Store) {
 	ctx := context.Background()
 	a, err := s.NextRequestIDs(ctx, 3)
 	code(t, err, "")
@@ -405,7 +415,7 @@ func testNextRequestIDs(t *testing.T, s amane.Store) {
 	})
 }
 
-func testEraseHistoryKey(t *testing.T, s amane.Store) {
+func testEraseHistoryKey(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	b := f.firstBatch(t)
@@ -438,7 +448,7 @@ func testEraseHistoryKey(t *testing.T, s amane.Store) {
 	}
 }
 
-func testRotateHistoryKeys(t *testing.T, s amane.Store) {
+func testRotateHistoryKeys(t *testing.T, s Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	b := f.firstBatch(t)
@@ -481,7 +491,7 @@ func testRotateHistoryKeys(t *testing.T, s amane.Store) {
 	}
 }
 
-func testDeclarationsDumpRestore(t *testing.T, s, empty amane.Store) {
+func testDeclarationsDumpRestore(t *testing.T, s, empty Store) {
 	ctx := context.Background()
 	f := newDeclarationFixture(t, s)
 	b := f.firstBatch(t)
@@ -494,10 +504,10 @@ func testDeclarationsDumpRestore(t *testing.T, s, empty amane.Store) {
 	code(t, s.EraseEmployee(ctx, f.p1, amane.Erasure{EmployeeID: f.p1, At: "2025-03-01T10:00:00Z", By: "cli", Reason: "test"}), "")
 
 	first := dumpAll(t, s)
-	l, err := empty.BeginLoad(ctx)
+	l, err := empty.BeginRestore(ctx)
 	code(t, err, "")
 	for _, it := range first {
-		code(t, amane.PutDumpItem(l, it), "")
+		code(t, l.Put(it), "")
 	}
 	code(t, l.Commit(), "")
 	second := dumpAll(t, empty)
@@ -582,17 +592,17 @@ func testDeclarationsDumpRestore(t *testing.T, s, empty amane.Store) {
 
 	t.Run("ErrKeyRows", func(t *testing.T) {
 		// Employer and employee keys come with their records; a request's key only as a data-key row.
-		l, err := s.BeginLoad(ctx)
+		l, err := s.BeginRestore(ctx)
 		code(t, err, "")
 		defer l.Rollback()
-		code(t, l.PutDataKey(amane.DataKey{DataKeyRef: amane.DataKeyRef{Kind: amane.KeyEmployee, Subject: 1}, WrappedKey: amane.WrappedKey{Version: 1, Blob: []byte("k")}}), amane.EINVALID)
+		code(t, l.Put(&amane.DumpItem{DataKey: &amane.DataKey{DataKeyRef: amane.DataKeyRef{Kind: amane.KeyEmployee, Subject: 1}, WrappedKey: amane.WrappedKey{Version: 1, Blob: []byte("k")}}}), amane.EINVALID)
 		withKey := *b.Requests[0]
 		withKey.ID += 1000
-		code(t, l.PutImmRequest(&withKey), amane.EINVALID)
+		code(t, l.Put(&amane.DumpItem{ImmRequest: &withKey}), amane.EINVALID)
 	})
 }
 
-func dumpAll(t *testing.T, s amane.Store) []*amane.DumpItem {
+func dumpAll(t *testing.T, s Store) []*amane.DumpItem {
 	t.Helper()
 	var out []*amane.DumpItem
 	code(t, s.Dump(context.Background(), func(it *amane.DumpItem) error { out = append(out, it); return nil }), "")
@@ -600,7 +610,7 @@ func dumpAll(t *testing.T, s amane.Store) []*amane.DumpItem {
 }
 
 // BenchEmployers loads n employers (one bulk load) and returns their ids.
-func BenchEmployers(tb testing.TB, s amane.Store, n int) []int64 {
+func BenchEmployers(tb testing.TB, s Store, n int) []int64 {
 	tb.Helper()
 	l, err := s.BeginLoad(context.Background())
 	if err != nil {
@@ -623,7 +633,7 @@ func BenchEmployers(tb testing.TB, s amane.Store, n int) []int64 {
 // BenchPutDeclarations runs b.N batches of 1,000 declarations of 4 lines (a 600-byte sealed blob, a
 // 32-byte digest, header and contributions of their real size) through PutDeclarations, with keys
 // new history keys per declaration, and reports declarations and lines per second.
-func BenchPutDeclarations(b *testing.B, s amane.Store, keys int) {
+func BenchPutDeclarations(b *testing.B, s Store, keys int) {
 	const batch, lines = 1000, 4
 	ctx := context.Background()
 	employers := BenchEmployers(b, s, batch)
@@ -664,7 +674,7 @@ func BenchPutDeclarations(b *testing.B, s amane.Store, keys int) {
 
 // BenchDeclarationPeople loads employers employers of 4 people each, half of them with a history key,
 // and runs b.N calls of DeclarationPeople for 1,000 of them, as the gate's declaration writer asks.
-func BenchDeclarationPeople(b *testing.B, s amane.Store, employers int) {
+func BenchDeclarationPeople(b *testing.B, s Store, employers int) {
 	const perCall, people = 1000, 4
 	ctx := context.Background()
 	l, err := s.BeginLoad(ctx)

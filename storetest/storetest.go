@@ -1,4 +1,4 @@
-// Package storetest is the contract every amane.Store implementation passes: the SQLite store's tests
+// Package storetest is the contract every Store implementation passes: the SQLite store's tests
 // run it, and so will every later store's. It exercises records with opaque byte strings standing for
 // ciphertext and blind indexes: a store must keep them byte for byte and never interpret them.
 package storetest
@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"amane"
@@ -17,8 +18,25 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
+// Store is every store service: what a store implements and the contract exercises.
+type Store interface {
+	amane.EmployerStore
+	amane.EmployeeStore
+	amane.EmploymentStore
+	amane.DeclarationStore
+	amane.ImmRequestStore
+	amane.AccountStore
+	amane.TokenStore
+	amane.KeyStore
+	amane.AttestationStore
+	amane.AlertStore
+	amane.JournalStore
+	amane.LoadStore
+	amane.BackupStore
+}
+
 // Open returns a fresh, empty store for one test.
-type Open func(t *testing.T) amane.Store
+type Open func(t *testing.T) Store
 
 // Run runs the contract.
 func Run(t *testing.T, open Open) {
@@ -74,7 +92,7 @@ func code(t *testing.T, err error, want string) {
 	}
 }
 
-func testEmployer(t *testing.T, s amane.Store) {
+func testEmployer(t *testing.T, s Store) {
 	ctx := context.Background()
 	var want *amane.EmployerRecord
 	id, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) {
@@ -95,6 +113,23 @@ func testEmployer(t *testing.T, s amane.Store) {
 		_, err := s.EmployerByAffiliation(ctx, "7654321")
 		code(t, err, amane.ENOTFOUND)
 	})
+	t.Run("IdentityOnly", func(t *testing.T) {
+		// What the CLI reads of an employer: its id, its non-personal identity, nothing sealed.
+		gotID, err := s.EmployerIDByAffiliation(ctx, "1234567")
+		code(t, err, "")
+		if gotID != id {
+			t.Fatalf("EmployerIDByAffiliation = %d, want %d", gotID, id)
+		}
+		_, err = s.EmployerIDByAffiliation(ctx, "7654321")
+		code(t, err, amane.ENOTFOUND)
+		ident, err := s.EmployerIdentityByID(ctx, id)
+		code(t, err, "")
+		if !reflect.DeepEqual(*ident, want.EmployerIdentity) {
+			t.Fatalf("EmployerIdentityByID = %+v, want %+v", *ident, want.EmployerIdentity)
+		}
+		_, err = s.EmployerIdentityByID(ctx, id+100)
+		code(t, err, amane.ENOTFOUND)
+	})
 	t.Run("Update", func(t *testing.T) {
 		got.RIB = []byte("ct:rib:new")
 		got.City = "Rabat"
@@ -111,11 +146,11 @@ func testEmployer(t *testing.T, s amane.Store) {
 	})
 }
 
-func createEmployee(t *testing.T, s amane.Store, n int, jobs []amane.Employment, words ...string) (int64, error) {
+func createEmployee(t *testing.T, s Store, n int, jobs []amane.Employment, words ...string) (int64, error) {
 	return s.CreateEmployee(context.Background(), func(id int64) (*amane.EmployeeRecord, error) { return Employee(id, n, words...), nil }, jobs)
 }
 
-func testEmployee(t *testing.T, s amane.Store) {
+func testEmployee(t *testing.T, s Store) {
 	ctx := context.Background()
 	erID, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "1111111"), nil })
 	code(t, err, "")
@@ -201,7 +236,7 @@ func testEmployee(t *testing.T, s amane.Store) {
 	})
 }
 
-func testNameIndex(t *testing.T, s amane.Store) {
+func testNameIndex(t *testing.T, s Store) {
 	ctx := context.Background()
 	for n, words := range [][]string{{"fatima", "zahra", "alaoui"}, {"fatima", "bennani"}, {"said", "alaoui"}} {
 		if _, err := createEmployee(t, s, n+1, nil, words...); err != nil {
@@ -236,7 +271,7 @@ func testNameIndex(t *testing.T, s amane.Store) {
 	}
 }
 
-func testLoader(t *testing.T, s amane.Store) {
+func testLoader(t *testing.T, s Store) {
 	ctx := context.Background()
 	put := func(commit bool) (amane.Loader, int64) {
 		l, err := s.BeginLoad(ctx)
@@ -302,7 +337,7 @@ func testLoader(t *testing.T, s amane.Store) {
 	})
 }
 
-func testOperatorToken(t *testing.T, s amane.Store) {
+func testOperatorToken(t *testing.T, s Store) {
 	ctx := context.Background()
 	h := bytes.Repeat([]byte{7}, 32)
 	if ok, err := s.OperatorToken(ctx, h); err != nil || ok {
@@ -316,7 +351,7 @@ func testOperatorToken(t *testing.T, s amane.Store) {
 	}
 }
 
-func testDataKeys(t *testing.T, s amane.Store) {
+func testDataKeys(t *testing.T, s Store) {
 	ctx := context.Background()
 	_, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "5555555"), nil })
 	code(t, err, "")
@@ -380,7 +415,7 @@ func testDataKeys(t *testing.T, s amane.Store) {
 	})
 }
 
-func testErase(t *testing.T, s amane.Store) {
+func testErase(t *testing.T, s Store) {
 	ctx := context.Background()
 	erID, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "6666666"), nil })
 	code(t, err, "")
@@ -433,7 +468,7 @@ func Account(login, role string) *amane.Account {
 	return &amane.Account{Login: login, Role: role, PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$" + login, Created: "2026-11-23T10:00:00Z"}
 }
 
-func testAccounts(t *testing.T, s amane.Store) {
+func testAccounts(t *testing.T, s Store) {
 	ctx := context.Background()
 	agent := Account("agent-0412", amane.RoleAgent)
 	agent.Agency = "CASA-ANFA"
@@ -513,7 +548,7 @@ func testAccounts(t *testing.T, s amane.Store) {
 	})
 }
 
-func testPasskeys(t *testing.T, s amane.Store) {
+func testPasskeys(t *testing.T, s Store) {
 	ctx := context.Background()
 	a, err := s.CreateAccount(ctx, Account("agent-1", amane.RoleAgent))
 	code(t, err, "")
@@ -556,7 +591,7 @@ func testPasskeys(t *testing.T, s amane.Store) {
 	})
 }
 
-func testTokens(t *testing.T, s amane.Store) {
+func testTokens(t *testing.T, s Store) {
 	ctx := context.Background()
 	tok := &amane.Token{Hash: bytes.Repeat([]byte{1}, 32), Role: amane.RoleIntegration, Affiliation: "1234567", Label: "payroll",
 		Created: "2026-11-23T10:00:00Z", Expires: "2027-11-23T10:00:00Z"}
@@ -614,14 +649,10 @@ func testTokens(t *testing.T, s amane.Store) {
 	})
 }
 
-// journalStore returns s as a journal store; every amane store is one.
-func journalStore(t *testing.T, s amane.Store) journal.Store {
+// journalStore returns s as a journal store (package journal's name for amane.JournalStore).
+func journalStore(t *testing.T, s Store) journal.Store {
 	t.Helper()
-	js, ok := s.(journal.Store)
-	if !ok {
-		t.Fatalf("%T does not implement journal.Store", s)
-	}
-	return js
+	return s
 }
 
 // appendJournal appends entries at the end of the journal with their stored hashes, as
@@ -658,7 +689,7 @@ func appendJournal(t *testing.T, js journal.Store, entries [][]byte, records []s
 	code(t, js.AppendJournal(ctx, n, entries, records, hashes), "")
 }
 
-func testJournalByRecord(t *testing.T, s amane.Store) {
+func testJournalByRecord(t *testing.T, s Store) {
 	ctx := context.Background()
 	js := journalStore(t, s)
 	// 30 entries in three appends: every third about employee/1, every third about employee/2, the
@@ -751,7 +782,7 @@ func testJournalByRecord(t *testing.T, s amane.Store) {
 
 // testDumpRestore dumps a store with every kind of row and restores it into an empty one through the
 // loader, as `amane restore` does; the second dump must equal the first.
-func testDumpRestore(t *testing.T, s, empty amane.Store) {
+func testDumpRestore(t *testing.T, s, empty Store) {
 	ctx := context.Background()
 	_, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "7777777"), nil })
 	code(t, err, "")
@@ -796,16 +827,16 @@ func testDumpRestore(t *testing.T, s, empty amane.Store) {
 		t.Fatalf("lifted %d alerts, want 1", n)
 	}
 
-	dump := func(st amane.Store) []*amane.DumpItem {
+	dump := func(st Store) []*amane.DumpItem {
 		var out []*amane.DumpItem
 		code(t, st.Dump(ctx, func(it *amane.DumpItem) error { out = append(out, it); return nil }), "")
 		return out
 	}
 	first := dump(s)
-	l, err := empty.BeginLoad(ctx)
+	l, err := empty.BeginRestore(ctx)
 	code(t, err, "")
 	for _, it := range first {
-		err = amane.PutDumpItem(l, it)
+		err = l.Put(it)
 		code(t, err, "")
 	}
 	code(t, l.Commit(), "")
@@ -827,6 +858,17 @@ func testDumpRestore(t *testing.T, s, empty amane.Store) {
 	}
 	if len(kinds) != 14 {
 		t.Fatalf("dump covered %d kinds of row, want 14: %v", len(kinds), kinds)
+	}
+	// The rows come in the order of amane.DumpKinds, the order a restore inserts them in.
+	last := 0
+	for i, it := range first {
+		kind, err := it.Kind()
+		code(t, err, "")
+		at := slices.Index(amane.DumpKinds, kind)
+		if at < last {
+			t.Fatalf("dump row %d is a %s after a %s: not in the order of amane.DumpKinds", i, kind, amane.DumpKinds[last])
+		}
+		last = at
 	}
 	if kinds["amane.JournalRow/entry"] != 3 || kinds["amane.JournalRow/checkpoint"] != 1 || kinds["amane.Account"] != 2 || kinds["amane.SecurityAlert"] != 3 {
 		t.Fatalf("dump rows by kind: %v", kinds)
@@ -897,7 +939,7 @@ func deref(it *amane.DumpItem) any {
 	return *it.Erasure
 }
 
-func testReindex(t *testing.T, s amane.Store) {
+func testReindex(t *testing.T, s Store) {
 	ctx := context.Background()
 	erID, err := s.CreateEmployer(ctx, func(id int64) (*amane.EmployerRecord, error) { return Employer(id, "8888888"), nil })
 	code(t, err, "")

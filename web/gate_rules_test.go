@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"amane/amanetest"
-	"amane/journal"
 )
 
 // TestAPIPurposeNeverJournaledRaw: through the API, an operator token states a 900 KB purpose code, a
@@ -23,7 +22,7 @@ func TestAPIPurposeNeverJournaledRaw(t *testing.T) {
 		if code, m, _ := a.do(t, "POST", "/api/v1/employees", employee("111111111", "JA123456", "Benaïssa", "Saïd", "1234567"), a.token); code != 201 {
 			t.Fatalf("create employee: %d %v", code, m)
 		}
-		js := r.Store.(journal.Store)
+		js := r.Store
 		size := func() int64 {
 			n, err := js.JournalSize(context.Background())
 			if err != nil {

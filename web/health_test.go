@@ -38,7 +38,7 @@ func (u *unreachable) JournalSize(ctx context.Context) (int64, error) {
 func TestHealthzSaysWhenTheServerCannotJournal(t *testing.T) {
 	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
 		ctx := context.Background()
-		st := &unreachable{Store: r.Store.(journal.Store)}
+		st := &unreachable{Store: r.Store}
 		signer, verifier, err := journal.LoadKeys(r.Dir)
 		if err != nil {
 			t.Fatal(err)

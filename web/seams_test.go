@@ -9,7 +9,7 @@ import (
 
 // TestServerStoreIsNarrow: the web server holds the store only as the few methods sign-in needs
 // (accounts, passkeys, tokens), none of which returns ciphertext or erases; personal data comes to
-// a page or a handler only through the gate. Widening the field's type to amane.Store (which has
+// a page or a handler only through the gate. Widening the field's type to a wider store (gate.Store has
 // EraseEmployee, Dump, EmployeesOf, …) fails this test.
 func TestServerStoreIsNarrow(t *testing.T) {
 	f, ok := reflect.TypeOf(web.Server{}).FieldByName("Store")

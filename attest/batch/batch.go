@@ -50,7 +50,7 @@ type Result struct {
 // Issue issues, renders and signs one attestation per employer id, Workers at a time: each worker
 // asks the gate for a batch (one journal append and one store transaction per batch), then renders
 // and signs its documents.
-func Issue(ctx context.Context, st amane.Store, g *gate.Gate, signer *attest.Signer, employers []int64, opt Options) (*Result, error) {
+func Issue(ctx context.Context, st amane.EmployerStore, g *gate.Gate, signer *attest.Signer, employers []int64, opt Options) (*Result, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = 1
 	}

@@ -59,7 +59,7 @@ func (s *scopeFlags) resolve(ctx context.Context, reg *registry) (agency, affili
 		if err != nil {
 			return "", "", 0, amane.Invalid(err.Error(), amane.FieldError{Field: "affiliation", Rule: err.Error()})
 		}
-		if _, err := reg.store.EmployerByAffiliation(ctx, aff); err != nil {
+		if _, err := reg.store.EmployerIDByAffiliation(ctx, aff); err != nil {
 			return "", "", 0, err
 		}
 		return "", aff, 0, nil

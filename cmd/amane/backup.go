@@ -81,7 +81,7 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // writeBackup writes the backup to a temporary file beside out, then renames it: a failed backup
 // leaves no file.
-func writeBackup(ctx context.Context, st amane.Store, out string, recipients []age.Recipient, stderr io.Writer) (*backup.Summary, int64, error) {
+func writeBackup(ctx context.Context, st amane.BackupStore, out string, recipients []age.Recipient, stderr io.Writer) (*backup.Summary, int64, error) {
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
 	if err != nil {
 		return nil, 0, err

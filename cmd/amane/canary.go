@@ -167,11 +167,11 @@ func plantCanaries(ctx context.Context, reg *registry, count, per int) (*planted
 			return nil, amane.Errorf(amane.ECONFLICT, "Another writer added some of the drawn identifiers meanwhile; run amane canary list and check the registry.")
 		}
 		for _, aff := range affs {
-			r, err := reg.store.EmployerByAffiliation(sys, aff)
+			id, err := reg.store.EmployerIDByAffiliation(sys, aff)
 			if err != nil {
 				return nil, err
 			}
-			pl.refs = append(pl.refs, "employer/"+strconv.FormatInt(r.ID, 10))
+			pl.refs = append(pl.refs, "employer/"+strconv.FormatInt(id, 10))
 		}
 		for _, imm := range imms {
 			id, err := reg.gate.ResolveInsured(sys, imm)
@@ -189,7 +189,7 @@ func plantCanaries(ctx context.Context, reg *registry, count, per int) (*planted
 // otherwise keep the existing record and attach canaries to it). Nothing is decrypted or journaled.
 func canariesFree(ctx context.Context, reg *registry, affs, imms []string) (bool, error) {
 	for _, aff := range affs {
-		_, err := reg.store.EmployerByAffiliation(ctx, aff)
+		_, err := reg.store.EmployerIDByAffiliation(ctx, aff)
 		if err == nil {
 			return false, nil
 		} else if amane.ErrorCode(err) != amane.ENOTFOUND {
@@ -298,22 +298,20 @@ func writeCSV(rows [][]string) ([]byte, error) {
 // declaredPeriods returns the months (AAAAMM, oldest first) for which the first employers of the
 // registry hold a principal declaration: the history a canary employer should have too. It reads
 // only the store's clear aggregates.
-func declaredPeriods(ctx context.Context, st amane.Store) ([]string, error) {
+func declaredPeriods(ctx context.Context, st dataStore) ([]string, error) {
 	seen := map[string]bool{}
 	for id := int64(1); id <= declaredPeriodsProbe; id++ {
-		if _, err := st.EmployerByID(ctx, id); amane.ErrorCode(err) == amane.ENOTFOUND {
+		if _, err := st.EmployerIdentityByID(ctx, id); amane.ErrorCode(err) == amane.ENOTFOUND {
 			continue
 		} else if err != nil {
 			return nil, err
 		}
-		ds, err := st.DeclarationSummaries(ctx, id)
+		ps, err := st.DeclaredPeriods(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		for _, d := range ds {
-			if d.Seq == 0 {
-				seen[d.Period] = true
-			}
+		for _, p := range ps {
+			seen[p] = true
 		}
 	}
 	out := make([]string, 0, len(seen))
@@ -423,7 +421,7 @@ func cmdCanaryList(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		e := canaryEntry{Record: ref, Kind: kind}
 		if kind == "employer" {
-			r, err := st.EmployerByID(ctx, n)
+			r, err := st.EmployerIdentityByID(ctx, n)
 			if err != nil {
 				return fmt.Errorf("%s: %w", ref, err)
 			}

@@ -121,7 +121,7 @@ func initData(ctx context.Context, d *dataFlags) (string, error) {
 	return newOperatorToken(ctx, st, "init")
 }
 
-func newOperatorToken(ctx context.Context, st amane.Store, label string) (string, error) {
+func newOperatorToken(ctx context.Context, st amane.TokenStore, label string) (string, error) {
 	token := web.NewToken()
 	if err := st.AddOperatorToken(ctx, web.TokenHash(token), label); err != nil {
 		return "", err

@@ -129,7 +129,19 @@ func (d *dataFlags) dbURL(c *config) string {
 	return c.DB
 }
 
-func openStore(ctx context.Context, dir, url string) (amane.Store, error) {
+// dataStore is a data directory's store as the commands open it, to hand to the packages that use
+// it: the gate's services (gate.Store), the journal's, bulk loads, backups and Close. The commands
+// themselves call on it only methods that return no ciphertext and erase nothing
+// (TestCommandsReachNoCiphertext); records are read and written through the gate.
+type dataStore interface {
+	gate.Store
+	amane.JournalStore
+	amane.LoadStore
+	amane.BackupStore
+	Close() error
+}
+
+func openStore(ctx context.Context, dir, url string) (dataStore, error) {
 	if url == "" {
 		return sqlite.Open(ctx, filepath.Join(dir, dbFile))
 	}
@@ -149,7 +161,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 
 // registry is an opened data directory.
 type registry struct {
-	store   amane.Store
+	store   dataStore
 	custody vault.Custody
 	keys    *keyMaterial
 	vault   *vault.Vault
@@ -268,7 +280,7 @@ func openRegistry(ctx context.Context, d *dataFlags) (*registry, error) {
 		st.Close()
 		return fail(err)
 	}
-	g := gate.New(st, v).UseJournal(j, st.(journal.Store)).SetPurposes(purposes)
+	g := gate.New(st, v).UseJournal(j, st).SetPurposes(purposes)
 	// Declarations stored before their figures were sealed get their seal now, each once its sealed
 	// lines confirm its figures (one indexed query when there are none, the usual case).
 	if _, _, err := g.SealLegacyDeclarations(systemContext(ctx, "declaration seal")); err != nil {
@@ -281,10 +293,10 @@ func openRegistry(ctx context.Context, d *dataFlags) (*registry, error) {
 
 // openJournal opens the store's access journal with the data directory's keys (created on first
 // use) and witness file.
-func openJournal(ctx context.Context, dir string, st amane.Store) (*journal.Journal, error) {
+func openJournal(ctx context.Context, dir string, st amane.JournalStore) (*journal.Journal, error) {
 	if _, err := os.Stat(filepath.Join(dir, journal.SignerFile)); errors.Is(err, os.ErrNotExist) {
 		// New keys only for a new journal: a restored one was signed by the original directory's key.
-		if n, err := st.(journal.Store).JournalSize(ctx); err != nil {
+		if n, err := st.JournalSize(ctx); err != nil {
 			return nil, err
 		} else if n > 0 {
 			return nil, fmt.Errorf("the store holds an access journal of %d entries but %s has no %s: copy %s and %s from the original data directory",
@@ -295,7 +307,7 @@ func openJournal(ctx context.Context, dir string, st amane.Store) (*journal.Jour
 	if err != nil {
 		return nil, err
 	}
-	return journal.Open(ctx, st.(journal.Store), signer, verifier, filepath.Join(dir, journal.WitnessFile))
+	return journal.Open(ctx, st, signer, verifier, filepath.Join(dir, journal.WitnessFile))
 }
 
 // purposesFile, in the data directory, replaces the default list of purposes: a JSON array of

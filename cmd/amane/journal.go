@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -59,15 +58,11 @@ func journalVerify(ctx context.Context, args []string, stdout, stderr io.Writer)
 	} else if witness, err = os.ReadFile(*witnessPath); err != nil {
 		return err
 	}
-	s, err := openStore(ctx, d.dir, d.dbURL(c))
+	st, err := openStore(ctx, d.dir, d.dbURL(c))
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	st, ok := s.(journal.Store)
-	if !ok {
-		return errors.New("this store keeps no journal")
-	}
+	defer st.Close()
 	var r *journal.Report
 	if *witnessPath != "" {
 		r, err = journal.VerifyWitness(ctx, st, v, witness)
@@ -135,12 +130,12 @@ func journalProve(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	s, err := openStore(ctx, d.dir, d.dbURL(c))
+	st, err := openStore(ctx, d.dir, d.dbURL(c))
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	j, err := openJournal(ctx, d.dir, s)
+	defer st.Close()
+	j, err := openJournal(ctx, d.dir, st)
 	if err != nil {
 		return err
 	}
@@ -149,7 +144,6 @@ func journalProve(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	st := s.(journal.Store)
 	var proof any
 	if *index >= 0 {
 		proof, err = journal.ProveInclusion(ctx, st, *index)

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"amane"
 	"amane/journal"
 	"amane/postgres"
 	"amane/postgres/pgtest"
@@ -140,7 +139,7 @@ func journalKill(t *testing.T, d *durability) {
 func journalRequestIDs(t *testing.T, d *durability) map[string]bool {
 	t.Helper()
 	ctx := context.Background()
-	var st amane.Store
+	var st dataStore
 	var err error
 	if d.pg != "" {
 		st, err = postgres.Open(ctx, d.pg)
@@ -151,7 +150,7 @@ func journalRequestIDs(t *testing.T, d *durability) map[string]bool {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	js := st.(journal.Store)
+	js := st
 	n, err := js.JournalSize(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -161,8 +161,8 @@ func TestJournalTamperOnTheCLI(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer st.Close()
-				n, _ := st.(journal.Store).JournalSize(ctx)
-				raw, err := st.(journal.Store).JournalEntries(ctx, 0, n)
+				n, _ := st.JournalSize(ctx)
+				raw, err := st.JournalEntries(ctx, 0, n)
 				if err != nil {
 					t.Fatal(err)
 				}
