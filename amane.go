@@ -163,23 +163,6 @@ type Registry interface {
 	Journal(ctx context.Context, before int64, limit int) ([]AccessEntry, error)
 }
 
-// AccessEntry is a journal entry as the Registry shows it. It holds no personal data.
-type AccessEntry struct {
-	Index     int64    `json:"index"`
-	Time      string   `json:"time"`
-	Principal string   `json:"principal"`
-	Role      string   `json:"role"`
-	Scope     string   `json:"scope,omitempty"`
-	Action    string   `json:"action"`
-	Record    string   `json:"record,omitempty"`
-	Fields    []string `json:"fields,omitempty"`
-	Purpose   string   `json:"purpose,omitempty"`
-	Reference string   `json:"reference,omitempty"`
-	Outcome   string   `json:"outcome"`
-	Reason    string   `json:"reason,omitempty"`
-	RequestID string   `json:"request_id,omitempty"`
-}
-
 // Fields that responses mask unless revealed (JSON names; RevealAll asks for all).
 const (
 	FieldCIN        = "cin"
