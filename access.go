@@ -1,6 +1,9 @@
 package amane
 
-import "encoding/json"
+import (
+	"context"
+	"encoding/json"
+)
 
 // One access, one type. The gate decides an access and describes it as an AccessEvent; the journal
 // appends that event's canonical encoding (Encode) as a leaf of its Merkle tree (package journal:
@@ -160,4 +163,20 @@ func (e *AccessEvent) Encode() ([]byte, error) {
 type AccessEntry struct {
 	Index int64 `json:"index"`
 	AccessEvent
+}
+
+// AccessLogService is the journal as the registry shows it: who accessed what, and why. Purposes
+// are the reasons a principal may state for an access; the rest reads journaled events.
+type AccessLogService interface {
+	// Purposes is the configured list of purposes a principal may state.
+	Purposes() []PurposeChoice
+	// AccessLog returns the journal entries about an insured person's record, oldest first: the
+	// insured person for their own record (employeeID 0 means "mine"), or the DPO for anyone's.
+	AccessLog(ctx context.Context, employeeID int64) ([]AccessEntry, error)
+	// AccessProof returns the inclusion proof (JSON, `amane journal check-proof` checks it) of the
+	// journal entry at index, to a principal who may see that entry.
+	AccessProof(ctx context.Context, index int64) ([]byte, error)
+	// Journal returns up to limit entries before index before (newest first; before <= 0: from the
+	// end), to the auditor and the DPO.
+	Journal(ctx context.Context, before int64, limit int) ([]AccessEntry, error)
 }

@@ -12,7 +12,7 @@ import (
 	"amane/journal"
 )
 
-// AccessLog implements amane.Registry: the journal entries about one insured person's record. An
+// AccessLog implements amane.AccessLogService: the journal entries about one insured person's record. An
 // insured person sees their own; the DPO anyone's. Viewing the log is itself journaled.
 func (g *Gate) AccessLog(ctx context.Context, employeeID int64) ([]amane.AccessEntry, error) {
 	d, err := g.begin(ctx, actLog)
@@ -69,7 +69,7 @@ func accessEntryOf(index int64, e *journal.Entry) amane.AccessEntry {
 	return amane.AccessEntry{Index: index, AccessEvent: *e}
 }
 
-// AccessProof implements amane.Registry: the inclusion proof of one entry, signing a checkpoint first
+// AccessProof implements amane.AccessLogService: the inclusion proof of one entry, signing a checkpoint first
 // if none covers it yet. An insured person gets proofs of entries about their own record only.
 func (g *Gate) AccessProof(ctx context.Context, index int64) ([]byte, error) {
 	d, err := g.begin(ctx, actProof)
@@ -103,7 +103,7 @@ func (g *Gate) AccessProof(ctx context.Context, index int64) ([]byte, error) {
 	return json.MarshalIndent(p, "", "  ")
 }
 
-// Journal implements amane.Registry: a page of the journal, newest first, for the auditor, the DPO
+// Journal implements amane.AccessLogService: a page of the journal, newest first, for the auditor, the DPO
 // and the security officer. Reading it is journaled.
 func (g *Gate) Journal(ctx context.Context, before int64, limit int) ([]amane.AccessEntry, error) {
 	d, err := g.begin(ctx, actAudit)

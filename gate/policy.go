@@ -52,7 +52,7 @@ func (g *Gate) SetPurposes(list []amane.PurposeChoice) *Gate {
 	return g
 }
 
-// Purposes implements amane.Registry.
+// Purposes implements amane.AccessLogService.
 func (g *Gate) Purposes() []amane.PurposeChoice { return g.purposes }
 
 // Unchecked returns a copy of the gate that neither authorizes nor journals: every principal may read everything,
