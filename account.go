@@ -65,8 +65,8 @@ func (t *Token) Principal() *Principal {
 // SignInStore is what the web layer reads and writes of the store to authenticate: accounts by id and
 // login, passkeys (registered and their sign counts), scoped and operator tokens by hash. It holds no
 // ciphertext and erases nothing, so that the types show that a page or an API handler reaches personal
-// data only through the gate (amane.Registry). Every store implements it, as part of AccountStore and
-// TokenStore.
+// data only through the gate (the registry's services). Every store implements it, as part of
+// AccountStore and TokenStore.
 type SignInStore interface {
 	Account(ctx context.Context, id int64) (*Account, error)
 	AccountByLogin(ctx context.Context, login string) (*Account, error)

@@ -1,8 +1,9 @@
 // Package amane holds the domain of the Amane social-security registry: employers, insured employees,
-// employments and agencies; the error vocabulary; the service the adapters call (Registry) and the
-// store services the registry writes to (EmployerStore, EmployeeStore, … one per entity). It imports
-// no database driver, no net/http and no cryptography (only tlog's hash type, for JournalStore):
-// the vault seals, the gate decides, the stores persist, the web and the CLI talk to users.
+// employments and agencies; the error vocabulary; the services the adapters call (EmployerService,
+// EmployeeService, Declarations, Pager, AccessLogService) and the store services the registry writes
+// to (EmployerStore, EmployeeStore, … one per entity). It imports no database driver, no net/http and
+// no cryptography (only tlog's hash type, for JournalStore): the vault seals, the gate decides, the
+// stores persist, the web and the CLI talk to users.
 //
 // Personal data (a natural person's names, CIN or passport, immatriculation, e-mail, phone, and the
 // RIB) appears in plaintext only in the domain types below, between the gate and the user. The store
@@ -121,12 +122,13 @@ type EmployerWithEmployees struct {
 	Next string `json:"next,omitempty"`
 }
 
-// Registry is the service every adapter calls. Its implementation (package gate) is the one door:
-// it decrypts only after deciding who asks and why.
-type Registry interface {
-	Declarations
-	Pager
+// The services every adapter calls, one per thing served: EmployerService, EmployeeService,
+// Declarations, Pager (their paged reads) and AccessLogService. Their implementation (package gate)
+// is the one door: it decrypts only after deciding who asks and why. Each adapter composes the ones
+// it uses (web.Registry); none holds more than a dozen methods.
 
+// EmployerService reads and writes employers.
+type EmployerService interface {
 	// Employer returns the employer with the first page of its employees (EmployerPage). ENOTFOUND if none.
 	Employer(ctx context.Context, affiliation string) (*EmployerWithEmployees, error)
 	// CreateEmployer validates and stores a new employer. EINVALID (every bad field at once),
@@ -134,7 +136,10 @@ type Registry interface {
 	CreateEmployer(ctx context.Context, e *Employer) error
 	// UpdateEmployer replaces an employer's fields. EINVALID, ENOTFOUND.
 	UpdateEmployer(ctx context.Context, e *Employer) error
+}
 
+// EmployeeService reads, finds and writes insured people.
+type EmployeeService interface {
 	// Employee returns an insured person by immatriculation. ENOTFOUND if none.
 	Employee(ctx context.Context, imm string) (*Employee, error)
 	// EmployeesByCIN returns the insured people holding a CIN (normally one). EINVALID if it is malformed.
@@ -150,35 +155,6 @@ type Registry interface {
 
 	// EmployeeByID returns an insured person by internal id: pages put ids in URLs, never identifiers.
 	EmployeeByID(ctx context.Context, id int64) (*Employee, error)
-
-	// Purposes is the configured list of purposes a principal may state.
-	Purposes() []PurposeChoice
-	// AccessLog returns the journal entries about an insured person's record, oldest first: the
-	// insured person for their own record (employeeID 0 means "mine"), or the DPO for anyone's.
-	AccessLog(ctx context.Context, employeeID int64) ([]AccessEntry, error)
-	// AccessProof returns the inclusion proof (JSON, `amane journal check-proof` checks it) of the
-	// journal entry at index, to a principal who may see that entry.
-	AccessProof(ctx context.Context, index int64) ([]byte, error)
-	// Journal returns up to limit entries before index before (newest first; before <= 0: from the
-	// end), to the auditor and the DPO.
-	Journal(ctx context.Context, before int64, limit int) ([]AccessEntry, error)
-}
-
-// AccessEntry is a journal entry as the Registry shows it. It holds no personal data.
-type AccessEntry struct {
-	Index     int64    `json:"index"`
-	Time      string   `json:"time"`
-	Principal string   `json:"principal"`
-	Role      string   `json:"role"`
-	Scope     string   `json:"scope,omitempty"`
-	Action    string   `json:"action"`
-	Record    string   `json:"record,omitempty"`
-	Fields    []string `json:"fields,omitempty"`
-	Purpose   string   `json:"purpose,omitempty"`
-	Reference string   `json:"reference,omitempty"`
-	Outcome   string   `json:"outcome"`
-	Reason    string   `json:"reason,omitempty"`
-	RequestID string   `json:"request_id,omitempty"`
 }
 
 // Fields that responses mask unless revealed (JSON names; RevealAll asks for all).

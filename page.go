@@ -40,8 +40,9 @@ type EmployeePage struct {
 	More      bool       `json:"more,omitempty"`
 }
 
-// Pager is the paged reads of a Registry (package gate implements it): the bulk reads of Registry
-// and Declarations, one page at a time. Registry.Employer is EmployerPage's first page.
+// Pager is the registry's paged reads (package gate implements it): the bulk reads of
+// EmployerService, EmployeeService and Declarations, one page at a time. EmployerService.Employer is
+// EmployerPage's first page.
 type Pager interface {
 	// EmployerPage returns the employer with one page of its employees (by internal id), and Next.
 	EmployerPage(ctx context.Context, affiliation string, page Page) (*EmployerWithEmployees, error)

@@ -12,7 +12,7 @@ import (
 	"amane/journal"
 )
 
-// AccessLog implements amane.Registry: the journal entries about one insured person's record. An
+// AccessLog implements amane.AccessLogService: the journal entries about one insured person's record. An
 // insured person sees their own; the DPO anyone's. Viewing the log is itself journaled.
 func (g *Gate) AccessLog(ctx context.Context, employeeID int64) ([]amane.AccessEntry, error) {
 	d, err := g.begin(ctx, actLog)
@@ -60,18 +60,16 @@ func (g *Gate) AccessLog(ctx context.Context, employeeID int64) ([]amane.AccessE
 func accessEntry(index int64, raw []byte) amane.AccessEntry {
 	e, err := journal.DecodeEntry(raw)
 	if err != nil {
-		return amane.AccessEntry{Index: index, Outcome: "unreadable"}
+		return amane.AccessEntry{Index: index, AccessEvent: amane.AccessEvent{Outcome: amane.OutcomeUnreadable}}
 	}
 	return accessEntryOf(index, e)
 }
 
 func accessEntryOf(index int64, e *journal.Entry) amane.AccessEntry {
-	return amane.AccessEntry{Index: index, Time: e.Time, Principal: e.Principal, Role: e.Role, Scope: e.Scope,
-		Action: e.Action, Record: e.Record, Fields: e.Fields, Purpose: e.Purpose, Reference: e.Reference,
-		Outcome: e.Outcome, Reason: e.Reason, RequestID: e.RequestID}
+	return amane.AccessEntry{Index: index, AccessEvent: *e}
 }
 
-// AccessProof implements amane.Registry: the inclusion proof of one entry, signing a checkpoint first
+// AccessProof implements amane.AccessLogService: the inclusion proof of one entry, signing a checkpoint first
 // if none covers it yet. An insured person gets proofs of entries about their own record only.
 func (g *Gate) AccessProof(ctx context.Context, index int64) ([]byte, error) {
 	d, err := g.begin(ctx, actProof)
@@ -105,7 +103,7 @@ func (g *Gate) AccessProof(ctx context.Context, index int64) ([]byte, error) {
 	return json.MarshalIndent(p, "", "  ")
 }
 
-// Journal implements amane.Registry: a page of the journal, newest first, for the auditor, the DPO
+// Journal implements amane.AccessLogService: a page of the journal, newest first, for the auditor, the DPO
 // and the security officer. Reading it is journaled.
 func (g *Gate) Journal(ctx context.Context, before int64, limit int) ([]amane.AccessEntry, error) {
 	d, err := g.begin(ctx, actAudit)
@@ -133,7 +131,7 @@ func (g *Gate) Journal(ctx context.Context, before int64, limit int) ([]amane.Ac
 	out := make([]amane.AccessEntry, 0, len(raw))
 	for i, b := range raw {
 		if b == nil {
-			out = append(out, amane.AccessEntry{Index: from + int64(i), Outcome: "missing"})
+			out = append(out, amane.AccessEntry{Index: from + int64(i), AccessEvent: amane.AccessEvent{Outcome: amane.OutcomeMissing}})
 			continue
 		}
 		out = append(out, accessEntry(from+int64(i), b))

@@ -22,7 +22,7 @@ import (
 // actExport is the journal's (and the sentinel's) action for a response that writes records out
 // whole as a file: a period's declaration file, the préétabli. It is never paged — a Damancom file
 // is whole by its format — so the sentinel counts every person it holds, before release.
-const actExport = "export"
+const actExport = amane.ActionExport
 
 func init() {
 	// An export is a read written to a file: the same roles may take it (and whatever rule narrows
@@ -32,7 +32,8 @@ func init() {
 
 // sentinelEvents are journal entries as the sentinel sees them: roles folded to the sentinel's
 // vocabulary (agent, supervisor, employer, insured, integration, system) and actions to its (read,
-// search, export, write, attest). The journal's own views release no personal data and are left out.
+// search, export, write, attest: amane.Action.Watched). The journal's own views release no personal
+// data and are left out.
 func (d *decision) sentinelEvents(es []journal.Entry) []sentinel.Event {
 	home := d.p.Agency
 	if d.p.Role == amane.RoleEmployer {
@@ -45,30 +46,20 @@ func (d *decision) sentinelEvents(es []journal.Entry) []sentinel.Event {
 	case amane.RoleDPO, amane.RoleSecurity, amane.RoleAuditor:
 		role = amane.RoleSupervisor
 	}
-	action := "write"
-	switch d.action {
-	case actRead, actReveal:
-		action = "read"
-	case actSearch:
-		action = "search"
-	case actExport:
-		action = "export"
-	case actAttest:
-		action = "attest"
-	case actLog, actProof, actAudit:
+	if _, ok := d.action.Watched(); !ok {
 		return nil // the journal's own views release no personal data
 	}
 	now := d.g.Now().UTC()
 	out := make([]sentinel.Event, len(es))
-	for i, e := range es {
+	for i := range es {
+		e := &es[i]
 		recordHome := d.homes[e.Record]
 		if recordHome == "" && d.p.Role == amane.RoleEmployer && e.Outcome == journal.Allowed {
 			// An employer user is granted only its own affiliation's records (its validated people, its
 			// declarations' lines, its attestations): what it is granted is at its home.
 			recordHome = home
 		}
-		out[i] = sentinel.Event{Time: now, Principal: d.p.ID, Role: role, Home: home, Action: action,
-			Record: e.Record, RecordHome: recordHome, Purpose: e.Purpose, Outcome: e.Outcome}
+		out[i], _ = sentinel.EventOf(e, now, role, home, recordHome)
 	}
 	return out
 }

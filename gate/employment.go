@@ -19,7 +19,7 @@ import (
 // never their values, and journaled; a match validates the employment, journaled.
 
 // actValidate is the journal's action for a pending employment's validation.
-const actValidate = "validate-employment"
+const actValidate = amane.ActionValidateEmployment
 
 // ValidateEmployment validates the pending employment of the insured person imm at the employer
 // affiliation, opened by a B04 line of that employer's declaration.

@@ -1,4 +1,5 @@
-// Package gate is the one door for personal data. It implements amane.Registry over a store and a
+// Package gate is the one door for personal data. It implements the registry's services
+// (amane.EmployerService, EmployeeService, Declarations, Pager, AccessLogService) over a store and a
 // vault, and it alone holds the vault's Opener: no other package can turn a ciphertext into plaintext
 // (TestOnlyGateOpens walks every package's source and fails if one names the Opener).
 //
@@ -69,7 +70,7 @@ type Store interface {
 	Dump(ctx context.Context, fn func(*amane.DumpItem) error) error
 }
 
-// Gate implements amane.Registry.
+// Gate implements the registry's services.
 type Gate struct {
 	store     Store
 	vault     *vault.Vault
@@ -82,7 +83,13 @@ type Gate struct {
 	Now       amane.Clock
 }
 
-var _ amane.Registry = (*Gate)(nil)
+var (
+	_ amane.EmployerService  = (*Gate)(nil)
+	_ amane.EmployeeService  = (*Gate)(nil)
+	_ amane.Declarations     = (*Gate)(nil)
+	_ amane.Pager            = (*Gate)(nil)
+	_ amane.AccessLogService = (*Gate)(nil)
+)
 
 // New returns the gate over store and v. It is the only caller of vault.NewOpener.
 func New(store Store, v *vault.Vault) *Gate {

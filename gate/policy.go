@@ -15,20 +15,20 @@ import (
 	"amane/sentinel"
 )
 
-// Actions, as the journal records them.
+// Actions, as the journal records them (the gate's short names for amane's one list).
 const (
-	actRead    = "read"
-	actReveal  = "reveal"
-	actSearch  = "search"
-	actCreate  = "create"
-	actUpdate  = "update"
-	actErase   = "erase"
-	actLog     = "access-log"
-	actProof   = "proof"
-	actAudit   = "journal"
-	actDeclare = "declare"
-	actAttest  = "attest"
-	actRevoke  = "revoke"
+	actRead    = amane.ActionRead
+	actReveal  = amane.ActionReveal
+	actSearch  = amane.ActionSearch
+	actCreate  = amane.ActionCreate
+	actUpdate  = amane.ActionUpdate
+	actErase   = amane.ActionErase
+	actLog     = amane.ActionAccessLog
+	actProof   = amane.ActionProof
+	actAudit   = amane.ActionJournal
+	actDeclare = amane.ActionDeclare
+	actAttest  = amane.ActionAttest
+	actRevoke  = amane.ActionRevoke
 )
 
 // Journal is what the gate needs of the access journal (package journal): an append that returns once
@@ -52,7 +52,7 @@ func (g *Gate) SetPurposes(list []amane.PurposeChoice) *Gate {
 	return g
 }
 
-// Purposes implements amane.Registry.
+// Purposes implements amane.AccessLogService.
 func (g *Gate) Purposes() []amane.PurposeChoice { return g.purposes }
 
 // Unchecked returns a copy of the gate that neither authorizes nor journals: every principal may read everything,
@@ -110,7 +110,7 @@ func (d *decision) setHome(record, agency string) {
 // own views (actLog for the system and the insured person's own log, actProof, actAudit). Where a DPO
 // must see one person (a rights request), it will be under that request's case (issue 14); until then,
 // not at all.
-var rolesFor = map[string][]string{
+var rolesFor = map[amane.Action][]string{
 	actRead:    {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer, amane.RoleInsured},
 	actSearch:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem, amane.RoleEmployer},
 	actCreate:  {amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
@@ -128,7 +128,7 @@ var rolesFor = map[string][]string{
 type decision struct {
 	g       *Gate
 	p       *amane.Principal
-	action  string
+	action  amane.Action
 	purpose amane.Purpose
 	reveal  []string // masked fields asked in clear (JSON names), or [RevealAll]
 	rid     string
@@ -143,7 +143,7 @@ type decision struct {
 // begin checks who asks and why, before anything is looked up: a principal, a role that may take the
 // action, a purpose from the list (mandatory for staff, and for any reveal but an insured person's
 // own). A refusal is journaled, then returned.
-func (g *Gate) begin(ctx context.Context, action string) (*decision, error) {
+func (g *Gate) begin(ctx context.Context, action amane.Action) (*decision, error) {
 	p := amane.PrincipalFromContext(ctx)
 	if p == nil {
 		return nil, amane.Errorf(amane.EUNAUTHORIZED, "Sign in first.")
@@ -168,7 +168,7 @@ func (g *Gate) begin(ctx context.Context, action string) (*decision, error) {
 		}
 	}
 	if !slices.Contains(rolesFor[action], p.Role) {
-		return nil, d.deny(ctx, "", "role "+p.Role+" may not "+action, amane.Errorf(amane.EFORBIDDEN, "Your role may not do this."))
+		return nil, d.deny(ctx, "", "role "+p.Role+" may not "+string(action), amane.Errorf(amane.EFORBIDDEN, "Your role may not do this."))
 	}
 	for _, f := range d.reveal {
 		if f != amane.RevealAll && !slices.Contains(maskable, f) {
@@ -187,7 +187,7 @@ func (g *Gate) begin(ctx context.Context, action string) (*decision, error) {
 
 // noPersonalData are the actions that release no personal data: the journal's own views. Staff
 // take them without a purpose.
-var noPersonalData = []string{actLog, actProof, actAudit}
+var noPersonalData = []amane.Action{actLog, actProof, actAudit}
 
 // checkPurpose applies the purpose rule and returns the refusal's reason and error, if any. It leaves
 // in d.purpose only what passed: a configured code, then a reference that matched that purpose's
@@ -292,7 +292,7 @@ func looksPersonal(s string) bool {
 	return false
 }
 
-func (d *decision) entry(record, outcome, reason string, fields []string) journal.Entry {
+func (d *decision) entry(record string, outcome amane.Outcome, reason string, fields []string) journal.Entry {
 	return journal.Entry{Principal: d.p.ID, Role: d.p.Role, Scope: d.p.Scope(), Action: d.action, Record: record,
 		Fields: fields, Purpose: d.purpose.Code, Reference: d.purpose.Reference, Outcome: outcome, Reason: reason, RequestID: d.rid}
 }
@@ -489,7 +489,7 @@ func noRecord() error {
 // refuseOutsideBegin journals a refusal the gate decides outside begin (the sentinel's console), with
 // the purpose only as far as it passed its check (these actions take none), and returns err; if the
 // journal fails, that failure instead.
-func (g *Gate) refuseOutsideBegin(ctx context.Context, p *amane.Principal, action, reason string, err error) error {
+func (g *Gate) refuseOutsideBegin(ctx context.Context, p *amane.Principal, action amane.Action, reason string, err error) error {
 	if g.journal == nil || g.unchecked {
 		return err
 	}

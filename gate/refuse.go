@@ -40,7 +40,7 @@ import (
 const AnonymousPrincipal = "anonymous"
 
 // ActAuthenticate is the action of a refused authentication (never reported to the sentinel).
-const ActAuthenticate = "authenticate"
+const ActAuthenticate = string(amane.ActionAuthenticate)
 
 var (
 	refuseWordRE   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
@@ -54,12 +54,12 @@ var (
 
 // Refuse journals a denial decided before the gate for the context's principal (see above). It
 // returns the journal's error, if any; EINVALID if action, record or reason are not of the expected
-// forms (nothing is journaled then).
+// forms (the action one of amane.Actions; nothing is journaled then).
 func (g *Gate) Refuse(ctx context.Context, action, record, reason string) error {
 	if g.unchecked {
 		return nil
 	}
-	if !refuseWordRE.MatchString(action) || !refuseRecordRE.MatchString(record) || !refuseReasonRE.MatchString(reason) || refuseDigitsRE.MatchString(reason) {
+	if !refuseWordRE.MatchString(action) || !amane.Action(action).Known() || !refuseRecordRE.MatchString(record) || !refuseReasonRE.MatchString(reason) || refuseDigitsRE.MatchString(reason) {
 		return amane.Errorf(amane.EINVALID, "A refusal is journaled with a constant action, an internal record reference and a constant reason.")
 	}
 	if g.journal == nil {
@@ -67,13 +67,13 @@ func (g *Gate) Refuse(ctx context.Context, action, record, reason string) error 
 	}
 	p := amane.PrincipalFromContext(ctx)
 	if p == nil {
-		e := journal.Entry{Principal: AnonymousPrincipal, Role: AnonymousPrincipal, Action: action, Record: record,
+		e := journal.Entry{Principal: AnonymousPrincipal, Role: AnonymousPrincipal, Action: amane.Action(action), Record: record,
 			Outcome: journal.Denied, Reason: reason, RequestID: amane.RequestIDFromContext(ctx)}
 		_, err := g.journal.Append(ctx, e)
 		return err
 	}
-	d := &decision{g: g, p: p, action: action, rid: amane.RequestIDFromContext(ctx)}
-	if action == ActAuthenticate {
+	d := &decision{g: g, p: p, action: amane.Action(action), rid: amane.RequestIDFromContext(ctx)}
+	if d.action == amane.ActionAuthenticate {
 		_, err := g.journal.Append(ctx, d.entry(record, journal.Denied, reason, nil))
 		return err
 	}

@@ -10,12 +10,12 @@ import (
 	"amane/ids"
 )
 
-// Employer implements amane.Registry: the employer and the first page of its employees (EmployerPage).
+// Employer implements amane.EmployerService: the employer and the first page of its employees (EmployerPage).
 func (g *Gate) Employer(ctx context.Context, affiliation string) (*amane.EmployerWithEmployees, error) {
 	return g.EmployerPage(ctx, affiliation, amane.Page{})
 }
 
-// CreateEmployer implements amane.Registry.
+// CreateEmployer implements amane.EmployerService.
 func (g *Gate) CreateEmployer(ctx context.Context, e *amane.Employer) error {
 	d, err := g.begin(ctx, actCreate)
 	if err != nil {
@@ -41,7 +41,7 @@ var (
 	allEmployeeFields = []string{fImm, fCIN, fPassport, fSurname, fFirstName}
 )
 
-// UpdateEmployer implements amane.Registry. Every personal field is sealed anew under a fresh data key,
+// UpdateEmployer implements amane.EmployerService. Every personal field is sealed anew under a fresh data key,
 // which replaces the old one: nothing sealed under the old key stays readable.
 func (g *Gate) UpdateEmployer(ctx context.Context, e *amane.Employer) error {
 	d, err := g.begin(ctx, actUpdate)
@@ -75,7 +75,7 @@ func (g *Gate) UpdateEmployer(ctx context.Context, e *amane.Employer) error {
 	return g.store.UpdateEmployer(ctx, r)
 }
 
-// Employee implements amane.Registry.
+// Employee implements amane.EmployeeService.
 func (g *Gate) Employee(ctx context.Context, imm string) (*amane.Employee, error) {
 	d, err := g.begin(ctx, actRead)
 	if err != nil {
@@ -94,7 +94,7 @@ func (g *Gate) Employee(ctx context.Context, imm string) (*amane.Employee, error
 	return g.readEmployee(ctx, d, r)
 }
 
-// EmployeeByID implements amane.Registry.
+// EmployeeByID implements amane.EmployeeService.
 func (g *Gate) EmployeeByID(ctx context.Context, id int64) (*amane.Employee, error) {
 	d, err := g.begin(ctx, actRead)
 	if err != nil {
@@ -184,7 +184,7 @@ func (g *Gate) release(ctx context.Context, d *decision, recs []*amane.EmployeeR
 	return out, nil
 }
 
-// EmployeesByCIN implements amane.Registry. It accepts a CIN or, for foreign employees, a passport.
+// EmployeesByCIN implements amane.EmployeeService. It accepts a CIN or, for foreign employees, a passport.
 func (g *Gate) EmployeesByCIN(ctx context.Context, cin string) ([]amane.Employee, error) {
 	d, err := g.begin(ctx, actSearch)
 	if err != nil {
@@ -226,7 +226,7 @@ func (g *Gate) EmployeesByCIN(ctx context.Context, cin string) ([]amane.Employee
 	return g.release(ctx, d, recs, jobs, rule)
 }
 
-// SearchEmployees implements amane.Registry: SearchEmployeesPage's people.
+// SearchEmployees implements amane.EmployeeService: SearchEmployeesPage's people.
 func (g *Gate) SearchEmployees(ctx context.Context, query string, limit int) ([]amane.Employee, error) {
 	p, err := g.SearchEmployeesPage(ctx, query, limit)
 	if err != nil {
@@ -273,7 +273,7 @@ func (g *Gate) employmentsScope(ctx context.Context, d *decision, jobs []amane.E
 	return "agency", true, nil
 }
 
-// CreateEmployee implements amane.Registry.
+// CreateEmployee implements amane.EmployeeService.
 func (g *Gate) CreateEmployee(ctx context.Context, e *amane.Employee) error {
 	d, err := g.begin(ctx, actCreate)
 	if err != nil {
@@ -297,7 +297,7 @@ func (g *Gate) CreateEmployee(ctx context.Context, e *amane.Employee) error {
 	return d.grant(ctx, []string{employeeRef(id)}, allEmployeeFields, rule)
 }
 
-// UpdateEmployee implements amane.Registry: the immatriculation names the person; the other fields
+// UpdateEmployee implements amane.EmployeeService: the immatriculation names the person; the other fields
 // are replaced and sealed anew under a fresh data key.
 func (g *Gate) UpdateEmployee(ctx context.Context, e *amane.Employee) error {
 	d, err := g.begin(ctx, actUpdate)

@@ -23,10 +23,11 @@ import (
 // sentinelPrincipal is who the journal says took the sentinel's responses.
 const sentinelPrincipal = "system/sentinel"
 
-// Journal actions of the sentinel's responses and of lifting them.
+// Journal actions of the sentinel's responses, of lifting them, and of a refused look at them.
 const (
-	actSentinel = "sentinel"
-	actLift     = "sentinel-lift"
+	actSentinel = amane.ActionSentinel
+	actLift     = amane.ActionSentinelLift
+	actAlerts   = amane.ActionSentinelAlerts // a refused look at the alerts
 )
 
 // Respond journals, stores and applies one response of the sentinel. The campaign flag (principal
@@ -139,7 +140,7 @@ func (g *Gate) Alerts(ctx context.Context, before int64, limit int) ([]amane.Sec
 		return nil, amane.Errorf(amane.EUNAUTHORIZED, "Sign in first.")
 	}
 	if !slices.Contains(mayWatch, p.Role) {
-		return nil, g.refuseOutsideBegin(ctx, p, "sentinel-alerts", "role "+p.Role+" may not watch", amane.Errorf(amane.EFORBIDDEN, "Security officers, auditors and the DPO only."))
+		return nil, g.refuseOutsideBegin(ctx, p, actAlerts, "role "+p.Role+" may not watch", amane.Errorf(amane.EFORBIDDEN, "Security officers, auditors and the DPO only."))
 	}
 	if limit <= 0 || limit > 500 {
 		limit = 500

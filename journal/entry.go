@@ -2,53 +2,40 @@
 // a Merkle tree hashed as in RFC 6962 (golang.org/x/mod/sumdb/tlog), whose heads are signed as
 // checkpoints in the C2SP signed-note format (golang.org/x/mod/sumdb/note, Ed25519).
 //
-// An entry is stored as the exact bytes that are hashed: its canonical encoding, json.Marshal of
-// Entry (fields in declaration order, compact, no HTML escaping surprises since no field holds
-// markup). The store keeps the entries, the tree's stored hashes (tlog's layout) and the signed
-// checkpoints; the journal never reads the hashes back to trust them: Verify recomputes the tree from
-// the entries. A witness file outside the store receives every checkpoint too, so that a store rolled
+// An entry is stored as the exact bytes that are hashed: its canonical encoding (Entry.Encode,
+// json.Marshal of amane.AccessEvent: fields in declaration order, compact, no HTML escaping
+// surprises since no field holds markup; testdata/entry-v1.txt pins it). The store keeps the
+// entries, the tree's stored hashes (tlog's layout) and the signed checkpoints; the journal never
+// reads the hashes back to trust them: Verify recomputes the tree from the entries. A witness file outside the store receives every checkpoint too, so that a store rolled
 // back or rewritten with its hashes is still caught.
 //
-// The journal package imports nothing from the stores: both implement Store.
+// The journal package imports nothing from the stores (both implement Store), only the domain's
+// access event.
 package journal
 
 import (
 	"bytes"
 	"encoding/json"
 	"time"
+
+	"amane"
 )
 
-// Entry is one access decision. It never carries personal data: Record is an internal reference
-// ("employee/42"), never an identifier such as a CIN or an immatriculation.
-type Entry struct {
-	Time      string   `json:"time"`                // RFC 3339, UTC, milliseconds (FormatTime)
-	Principal string   `json:"principal"`           // who asked
-	Role      string   `json:"role"`                // the principal's role
-	Scope     string   `json:"scope,omitempty"`     // agency code or affiliation the principal acts for
-	Action    string   `json:"action"`              // read, search, write, reveal, erase, attest, …
-	Record    string   `json:"record,omitempty"`    // internal reference: "employee/42", "employer/7"
-	Fields    []string `json:"fields,omitempty"`    // fields read or revealed
-	Purpose   string   `json:"purpose,omitempty"`   // the stated purpose
-	Reference string   `json:"reference,omitempty"` // the case or file reference given with the purpose
-	Outcome   string   `json:"outcome"`             // Allowed or Denied
-	Reason    string   `json:"reason,omitempty"`    // why denied, or the rule that allowed
-	RequestID string   `json:"request_id,omitempty"`
-}
+// Entry is one access decision: the registry's one access event (amane.AccessEvent), whose
+// canonical encoding (its Encode method) is what the journal stores and hashes. It never carries
+// personal data: Record is an internal reference ("employee/42"), never an identifier such as a CIN
+// or an immatriculation.
+type Entry = amane.AccessEvent
 
-// Outcomes.
+// Outcomes (amane.OutcomeAllowed, amane.OutcomeDenied).
 const (
-	Allowed = "allowed"
-	Denied  = "denied"
+	Allowed = amane.OutcomeAllowed
+	Denied  = amane.OutcomeDenied
 )
 
 // FormatTime is the entry time format: RFC 3339 in UTC with milliseconds.
 func FormatTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
-}
-
-// Encode returns the entry's canonical encoding: the bytes stored, hashed and proved.
-func (e *Entry) Encode() ([]byte, error) {
-	return json.Marshal(e)
 }
 
 // DecodeEntry parses stored entry bytes.

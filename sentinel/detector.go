@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"amane"
 )
 
 // Detector holds per-principal state and turns events into responses. It is not safe for concurrent use:
@@ -242,7 +244,7 @@ func (d *Detector) Observe(e Event) []Response {
 	// hundred people once a month. They stay outside the release signals; what the sentinel watches in
 	// an employer account is reaching past them (denials, enumeration, canaries), the only way its
 	// scope lets it reach anyone else.
-	own := e.Role == "employer" && e.Home != "" && e.RecordHome == e.Home && e.Outcome != "denied"
+	own := e.Role == "employer" && e.Home != "" && e.RecordHome == e.Home && e.Outcome != amane.OutcomeDenied
 	reading := reaches(e) && e.Role != "system" && !own
 	if reading && !slices.Contains(p.sample, e.Record) { // the last few distinct records
 		p.sample = append(p.sample, e.Record)
@@ -253,11 +255,11 @@ func (d *Detector) Observe(e Event) []Response {
 
 	// Canary: a record no honest principal has a reason to touch. Any action, allowed or denied.
 	if e.Record != "" && d.canaries[e.Record] {
-		emit("canary", 4, map[string]any{"canary_record": e.Record, "action": e.Action, "outcome": e.Outcome})
+		emit("canary", 4, map[string]any{"canary_record": e.Record, "action": string(e.Action), "outcome": string(e.Outcome)})
 		return out
 	}
 
-	if e.Outcome == "denied" {
+	if e.Outcome == amane.OutcomeDenied {
 		for i := range p.denied {
 			r := d.cfg.Denied[i]
 			n := float64(p.denied[i].add(t))
@@ -364,7 +366,7 @@ func (d *Detector) Observe(e Event) []Response {
 	// Exports and attestations: distinct records exported or attested today, all purposes together —
 	// stating another purpose opens no new allowance. The thresholds are the event's purpose's if the
 	// configuration names it, else "*".
-	if reading && e.Outcome == "allowed" && (e.Action == "export" || e.Action == "attest") {
+	if reading && e.Outcome == amane.OutcomeAllowed && (e.Action == amane.ActionExport || e.Action == amane.ActionAttest) {
 		l, ok := d.cfg.Exports[e.Purpose]
 		if !ok {
 			l = d.cfg.Exports["*"]
@@ -455,7 +457,7 @@ func (d *Detector) closeDay(p *principal) {
 // reaches reports whether an event is an access to a record by a channel that shows it (read, search,
 // export, attest). Writes show nothing the principal did not send.
 func reaches(e Event) bool {
-	return e.Record != "" && (e.Action == "read" || e.Action == "search" || e.Action == "export" || e.Action == "attest")
+	return e.Record != "" && (e.Action == amane.ActionRead || e.Action == amane.ActionSearch || e.Action == amane.ActionExport || e.Action == amane.ActionAttest)
 }
 
 // splitID splits "emp-88120394" into "emp-" and 88120394.

@@ -34,21 +34,39 @@ import (
 	"io"
 	"iter"
 	"os"
+	"slices"
 	"strings"
 	"time"
+
+	"amane"
 )
 
-// Event is one access the gate decided, as the sentinel sees it.
+// Event is one access the gate decided, as the sentinel sees it: the journal's access event
+// (amane.AccessEvent) with its action folded to the sentinel's classes (amane.WatchedActions), the
+// principal's role to the sentinel's roles, and the homes of the principal and of the record (see
+// EventOf). Its JSON is the JSON Lines schema above (TestEventJSONLinesV1 pins it).
 type Event struct {
-	Time       time.Time `json:"time"`
-	Principal  string    `json:"principal"`
-	Role       string    `json:"role"`
-	Home       string    `json:"home"`
-	Action     string    `json:"action"`
-	Record     string    `json:"record"`
-	RecordHome string    `json:"record_home"`
-	Purpose    string    `json:"purpose"`
-	Outcome    string    `json:"outcome"`
+	Time       time.Time     `json:"time"`
+	Principal  string        `json:"principal"`
+	Role       string        `json:"role"`
+	Home       string        `json:"home"`
+	Action     amane.Action  `json:"action"`
+	Record     string        `json:"record"`
+	RecordHome string        `json:"record_home"`
+	Purpose    string        `json:"purpose"`
+	Outcome    amane.Outcome `json:"outcome"`
+}
+
+// EventOf is the event of a journaled access at t, by a principal whose role is role in the
+// sentinel's vocabulary, at home, to a record at recordHome. ok is false for the journal's own views
+// (access log, proof, journal), which release no personal data and which the sentinel does not watch.
+func EventOf(e *amane.AccessEvent, t time.Time, role, home, recordHome string) (ev Event, ok bool) {
+	action, ok := e.Action.Watched()
+	if !ok {
+		return Event{}, false
+	}
+	return Event{Time: t, Principal: e.Principal, Role: role, Home: home, Action: action,
+		Record: e.Record, RecordHome: recordHome, Purpose: e.Purpose, Outcome: e.Outcome}, true
 }
 
 // Responses, in escalating order.
@@ -99,9 +117,9 @@ func DecodeEvent(line []byte) (Event, error) {
 		return Event{}, errors.New("principal: required")
 	case !oneOf(e.Role, "agent", "supervisor", "employer", "insured", "integration", "system"):
 		return Event{}, fmt.Errorf("role: %q is not agent, supervisor, employer, insured, integration or system", e.Role)
-	case !oneOf(e.Action, "read", "search", "export", "write", "attest"):
+	case !slices.Contains(amane.WatchedActions, e.Action):
 		return Event{}, fmt.Errorf("action: %q is not read, search, export, write or attest", e.Action)
-	case !oneOf(e.Outcome, "allowed", "denied"):
+	case e.Outcome != amane.OutcomeAllowed && e.Outcome != amane.OutcomeDenied:
 		return Event{}, fmt.Errorf("outcome: %q is not allowed or denied", e.Outcome)
 	}
 	return e, nil

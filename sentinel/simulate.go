@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"amane"
 )
 
 // Attack profiles understood by Simulate.
@@ -153,11 +155,11 @@ func Simulate(cfg SimConfig) (iter.Seq[Event], Truth, error) {
 			at := func(from, to float64) time.Time { // hours of the day
 				return date.Add(time.Duration((from + rng.Float64()*(to-from)) * float64(time.Hour))).Truncate(time.Second)
 			}
-			outcome := func(p float64) string {
+			outcome := func(p float64) amane.Outcome {
 				if rng.Float64() < p {
-					return "denied"
+					return amane.OutcomeDenied
 				}
-				return "allowed"
+				return amane.OutcomeAllowed
 			}
 			workTime := func() time.Time {
 				if rng.Float64() < 0.03 {
@@ -191,14 +193,14 @@ func Simulate(cfg SimConfig) (iter.Seq[Event], Truth, error) {
 						if rng.Float64() < 0.2 {
 							rec = reg.affRef(int(reg.empEmp[k]))
 						}
-						action := "read"
+						action := amane.ActionRead
 						switch r := rng.Float64(); {
 						case r < 0.10:
-							action = "search"
+							action = amane.ActionSearch
 						case r < 0.13:
-							action = "export"
+							action = amane.ActionExport
 						case r < 0.15:
-							action = "write"
+							action = amane.ActionWrite
 						}
 						evs = append(evs, Event{Time: workTime(), Principal: agentName(i), Role: "agent",
 							Home: reg.agencies[home], Action: action, Record: rec, RecordHome: reg.empAgency(k),
@@ -377,7 +379,7 @@ func Evaluate(events iter.Seq[Event], truth Truth, d *Detector, each func(Event)
 		firstCanary := false
 		if attacking && !d.Suspended(e.Principal) {
 			a.ProbesBeforeContainment++
-			if e.Outcome == "allowed" && e.Record != "" && e.Action != "write" && e.Action != "attest" {
+			if e.Outcome == amane.OutcomeAllowed && e.Record != "" && e.Action != amane.ActionWrite && e.Action != amane.ActionAttest {
 				a.records[e.Record] = struct{}{}
 			}
 			if canary[e.Record] && !a.canarySeen {

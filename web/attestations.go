@@ -120,7 +120,7 @@ func (s *Server) issueMyAttestation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := amane.PrincipalFromContext(r.Context()); p == nil || p.Role != amane.RoleInsured {
-		s.journalDenial(r.Context(), r, "attest", "", "only an insured person has a salary attestation of their own")
+		s.journalDenial(r.Context(), r, amane.ActionAttest, "", "only an insured person has a salary attestation of their own")
 		s.error(w, r, amane.Errorf(amane.EFORBIDDEN, "Only an insured person's token has a salary attestation of its own."))
 		return
 	}

@@ -65,7 +65,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, realm stri
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-		s.denyAnonymous(r, "authenticate", "no token")
+		s.denyAnonymous(r, amane.ActionAuthenticate, "no token")
 		s.error(w, r, amane.Errorf(amane.EUNAUTHORIZED, "Send a token as Authorization: Bearer <token>."))
 		return nil, false
 	}

@@ -32,7 +32,7 @@ func (s *Server) MetricsHandler() http.Handler {
 			return
 		}
 		if !slices.Contains(metricsRoles, p.Role) {
-			s.journalDenial(amane.NewContextWithPrincipal(r.Context(), p), r, "metrics", "", "role "+p.Role+" may not read the metrics")
+			s.journalDenial(amane.NewContextWithPrincipal(r.Context(), p), r, amane.ActionMetrics, "", "role "+p.Role+" may not read the metrics")
 			s.error(w, r, amane.Errorf(amane.EFORBIDDEN, "Security officers, auditors and the operator only."))
 			return
 		}

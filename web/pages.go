@@ -419,8 +419,8 @@ func parseTemplates() map[string]*template.Template {
 	return out
 }
 
-func outcomeLabel(o string) string {
-	switch strings.ToLower(o) {
+func outcomeLabel(o amane.Outcome) string {
+	switch strings.ToLower(string(o)) {
 	case "allow", "allowed", "granted", "ok", "permit", "permitted":
 		return "autorisé"
 	case "deny", "denied", "refused", "forbidden", "refuse":
@@ -428,36 +428,36 @@ func outcomeLabel(o string) string {
 	case "error", "failed":
 		return "échec"
 	}
-	return o
+	return string(o)
 }
 
 // actionLabel names a journal action in French (the gate's action names).
-func actionLabel(a string) string {
+func actionLabel(a amane.Action) string {
 	switch a {
-	case "read":
+	case amane.ActionRead:
 		return "consultation"
-	case "reveal":
+	case amane.ActionReveal:
 		return "affichage en clair"
-	case "search":
+	case amane.ActionSearch:
 		return "recherche"
-	case "create":
+	case amane.ActionCreate:
 		return "création"
-	case "update":
+	case amane.ActionUpdate:
 		return "modification"
-	case "erase":
+	case amane.ActionErase:
 		return "effacement"
-	case "access-log":
+	case amane.ActionAccessLog:
 		return "lecture de ce journal"
-	case "proof":
+	case amane.ActionProof:
 		return "preuve"
-	case "journal":
+	case amane.ActionJournal:
 		return "lecture du journal"
-	case "attest":
+	case amane.ActionAttest:
 		return "attestation délivrée"
-	case "revoke":
+	case amane.ActionRevoke:
 		return "attestation révoquée"
 	}
-	return a
+	return string(a)
 }
 
 func stateLabel(st string) string {

@@ -84,20 +84,20 @@ func denyReason(r *http.Request, reason string) string {
 
 // journalDenial journals a denial for ctx's principal (see gate.Refuse). A failure is logged: the
 // request is refused either way.
-func (s *Server) journalDenial(ctx context.Context, r *http.Request, action, record, reason string) {
+func (s *Server) journalDenial(ctx context.Context, r *http.Request, action amane.Action, record, reason string) {
 	rf, ok := s.Registry.(refuser)
 	if !ok {
 		return
 	}
-	if err := rf.Refuse(ctx, action, record, denyReason(r, reason)); err != nil {
-		s.Logger.Error("journal a denial", "route", r.Pattern, "action", action, "error", err.Error())
+	if err := rf.Refuse(ctx, string(action), record, denyReason(r, reason)); err != nil {
+		s.Logger.Error("journal a denial", "route", r.Pattern, "action", string(action), "error", err.Error())
 	}
 }
 
 // denyAnonymous journals an anonymous denial, within the address's budget.
-func (s *Server) denyAnonymous(r *http.Request, action, reason string) {
+func (s *Server) denyAnonymous(r *http.Request, action amane.Action, reason string) {
 	if !s.denials.budget.take(s.Now(), "addr:"+s.clientIP(r)) {
-		s.denials.unjournaled.WithLabelValues(action).Inc()
+		s.denials.unjournaled.WithLabelValues(string(action)).Inc()
 		return
 	}
 	s.journalDenial(stripPrincipal(r.Context()), r, action, "", reason)
@@ -107,10 +107,10 @@ func (s *Server) denyAnonymous(r *http.Request, action, reason string) {
 // token's principal, within that principal's budget.
 func (s *Server) denyDead(r *http.Request, p *amane.Principal, reason string) {
 	if !s.denials.budget.take(s.Now(), "principal:"+p.ID) {
-		s.denials.unjournaled.WithLabelValues("authenticate").Inc()
+		s.denials.unjournaled.WithLabelValues(string(amane.ActionAuthenticate)).Inc()
 		return
 	}
-	s.journalDenial(amane.NewContextWithPrincipal(r.Context(), p), r, "authenticate", "", reason)
+	s.journalDenial(amane.NewContextWithPrincipal(r.Context(), p), r, amane.ActionAuthenticate, "", reason)
 }
 
 // denyToken journals the refusal of a bearer token that did not authenticate: as its principal if
@@ -121,7 +121,7 @@ func (s *Server) denyToken(r *http.Request, dead *amane.Principal, err error) {
 	case dead != nil:
 		s.denyDead(r, dead, strings.TrimSuffix(amane.ErrorMessage(err), "."))
 	default:
-		s.denyAnonymous(r, "authenticate", "unknown token")
+		s.denyAnonymous(r, amane.ActionAuthenticate, "unknown token")
 	}
 }
 
@@ -153,12 +153,12 @@ func (s *Server) apiFallback(w http.ResponseWriter, r *http.Request) {
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != "" {
 		p, berr := s.bearer(r, tok)
 		if berr == nil {
-			s.journalDenial(amane.NewContextWithPrincipal(r.Context(), p), r, "route", "", reason)
+			s.journalDenial(amane.NewContextWithPrincipal(r.Context(), p), r, amane.ActionRoute, "", reason)
 		} else {
 			s.denyToken(r, p, berr)
 		}
 	} else {
-		s.denyAnonymous(r, "route", reason)
+		s.denyAnonymous(r, amane.ActionRoute, reason)
 	}
 	if len(allow) > 0 {
 		var body errorBody
@@ -173,6 +173,6 @@ var errMethod = amane.Errorf(amane.EINVALID, "This route does not take this meth
 
 // pageForbidden refuses a page to the visitor's role, journaled (the gate never saw the request).
 func (s *Server) pageForbidden(w http.ResponseWriter, r *http.Request, v *visit, msg string) {
-	s.journalDenial(r.Context(), r, "page", "", "role "+v.account.Role+" may not open this page")
+	s.journalDenial(r.Context(), r, amane.ActionPage, "", "role "+v.account.Role+" may not open this page")
 	s.pageError(w, r, v, amane.Errorf(amane.EFORBIDDEN, "%s", msg), "", "", nil)
 }

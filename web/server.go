@@ -46,9 +46,19 @@ import (
 //go:embed openapi.json
 var openapiJSON []byte
 
+// Registry is what the web layer asks of the registry, through the door (package gate implements
+// it): the services its routes and pages serve. Nothing here returns ciphertext or erases.
+type Registry interface {
+	amane.EmployerService
+	amane.EmployeeService
+	amane.Pager
+	amane.Declarations
+	amane.AccessLogService
+}
+
 // Server is the HTTP server.
 type Server struct {
-	Registry amane.Registry
+	Registry Registry
 	Store    amane.SignInStore // accounts, passkeys, tokens, operator tokens: no ciphertext, no erasure
 	Logger   *slog.Logger
 	Config   Config
@@ -91,7 +101,7 @@ type Config struct {
 }
 
 // NewServer returns a server over registry and store, with the default Config.
-func NewServer(registry amane.Registry, store amane.SignInStore, logger *slog.Logger) *Server {
+func NewServer(registry Registry, store amane.SignInStore, logger *slog.Logger) *Server {
 	s := &Server{Registry: registry, Store: store, Logger: logger, Config: Config{RPID: "localhost"}, Now: time.Now,
 		mux: http.NewServeMux(), sessions: newSessionStore(), throttle: newThrottle(), totpLast: map[int64]uint64{},
 		metrics: prometheus.NewRegistry()}

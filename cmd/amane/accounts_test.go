@@ -93,7 +93,7 @@ func TestAccountsAndTokensOnTheCLI(t *testing.T) {
 	outcomes := map[string]int{}
 	for _, e := range journalEntries(t, data) {
 		if e.Principal == "token/1" && e.Role == "employer" && e.Scope == affA {
-			outcomes[e.Outcome]++
+			outcomes[string(e.Outcome)]++
 		}
 	}
 	if outcomes["allowed"] != 1 || outcomes["denied"] != 1 {
