@@ -74,7 +74,7 @@ func (v *Vault) unwrapAEAD(subject string, version uint32, wrapped []byte) (ciph
 	if len(wrapped) == 0 {
 		return nil, fmt.Errorf("vault: no data key for %s (erased?)", subject)
 	}
-	raw, err := v.kek.Unwrap(version, wrapped, dekAD(subject))
+	raw, err := v.unwrap(version, wrapped, dekAD(subject))
 	if err != nil {
 		return nil, fmt.Errorf("vault: data key of %s does not unwrap: %w", subject, err)
 	}

@@ -68,12 +68,39 @@ const IndexSize = 16
 // for: it was altered, or moved from another record or column.
 var ErrOpen = errors.New("vault: ciphertext does not belong to this record and field, or was altered")
 
-// KeyWrapper holds the key-encryption keys. The sealed keyring file implements it; an HSM (PKCS#11)
-// will implement it too. Wrap always uses the current version; Unwrap any version still held.
+// KeyWrapper holds the key-encryption keys. The sealed keyring file implements it, and so does an HSM
+// (vault/hsm, PKCS#11). Wrap always uses the current version; Unwrap any version still held.
+//
+// Unwrap hands the data key to the vault as an *UnwrappedKey, which only this package can read: a
+// holder of a KeyWrapper or a Custody (keys/, cmd/amane) never holds a data key in clear. Rotation
+// rewraps through the vault (Vault.Rewrap), which keeps the key inside.
 type KeyWrapper interface {
 	CurrentVersion() uint32
 	Wrap(version uint32, dek, ad []byte) ([]byte, error)
-	Unwrap(version uint32, wrapped, ad []byte) ([]byte, error)
+	Unwrap(version uint32, wrapped, ad []byte) (*UnwrappedKey, error)
+}
+
+// UnwrappedKey is a data key a KeyWrapper unwrapped, on its way into the vault. Bytes go in
+// (NewUnwrappedKey) and never come out: it has no exported field, and no exported function or method
+// of vault or vault/hsm returns a data key's bytes (TestNoDataKeyLeaves checks the exported API).
+type UnwrappedKey struct{ b []byte }
+
+// NewUnwrappedKey hands key to the vault, for a KeyWrapper implemented outside this package
+// (vault/hsm). It takes key: the caller must neither keep nor use it afterwards; the vault clears it
+// once it has made the key's cipher.
+func NewUnwrappedKey(key []byte) *UnwrappedKey { return &UnwrappedKey{b: key} }
+
+// unwrap returns the bytes of the data key wrapped under version, for the vault's own use only; the
+// caller clears them.
+func (v *Vault) unwrap(version uint32, wrapped, ad []byte) ([]byte, error) {
+	u, err := v.kek.Unwrap(version, wrapped, ad)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil || len(u.b) == 0 {
+		return nil, errors.New("vault: the key wrapper returned no key")
+	}
+	return u.b, nil
 }
 
 // Custody is a KeyWrapper whose versions can be listed, added and removed: the sealed keyring file
@@ -279,7 +306,7 @@ func (o *Opener) Unwrap(subject string, version uint32, wrapped []byte) (*DataKe
 	if len(wrapped) == 0 {
 		return nil, fmt.Errorf("vault: no data key for %s (erased?)", subject)
 	}
-	raw, err := o.v.kek.Unwrap(version, wrapped, dekAD(subject))
+	raw, err := o.v.unwrap(version, wrapped, dekAD(subject))
 	if err != nil {
 		return nil, fmt.Errorf("vault: data key of %s does not unwrap: %w", subject, err)
 	}
@@ -302,7 +329,7 @@ func (v *Vault) Rewrap(subject string, version uint32, wrapped []byte) (uint32, 
 		return version, wrapped, nil
 	}
 	ad := dekAD(subject)
-	raw, err := v.kek.Unwrap(version, wrapped, ad)
+	raw, err := v.unwrap(version, wrapped, ad)
 	if err != nil {
 		return 0, nil, err
 	}
