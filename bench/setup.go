@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"amane"
+	"amane/bench/internal/baseline"
 	"amane/gate"
 	"amane/journal"
 	"amane/vault"
@@ -59,3 +60,5 @@ func openJournal(ctx context.Context, st amane.Store, dir string, wrap func(jour
 	j, err := journal.Open(ctx, js, signer, verifier, filepath.Join(dir, journal.WitnessFile))
 	return j, js, err
 }
+
+var _ gate.Journal = baseline.Journal{}

@@ -53,15 +53,14 @@ const (
 
 // Gate implements amane.Registry.
 type Gate struct {
-	store     amane.Store
-	vault     *vault.Vault
-	opener    *vault.Opener
-	journal   Journal
-	jstore    journal.Store
-	purposes  []amane.PurposeChoice
-	sentinel  Sentinel
-	unchecked bool
-	Now       amane.Clock
+	store    amane.Store
+	vault    *vault.Vault
+	opener   *vault.Opener
+	journal  Journal
+	jstore   journal.Store
+	purposes []amane.PurposeChoice
+	sentinel Sentinel
+	Now      amane.Clock
 }
 
 var _ amane.Registry = (*Gate)(nil)
