@@ -1,6 +1,7 @@
 // Package gate is the one door for personal data. It implements amane.Registry over a store and a
 // vault, and it alone holds the vault's Opener: no other package can turn a ciphertext into plaintext
-// (TestOnlyGateOpens walks every package's source and fails if one names the Opener).
+// (TestOnlyGateOpens type-checks every package that depends on the vault and fails if one reaches the
+// Opener, under any name or alias).
 //
 // Every read follows one order: who asks (a principal in the context) → may they (role) → find the
 // record by blind index → unwrap its data key → open the fields. Every write: validate every field

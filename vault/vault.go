@@ -133,7 +133,7 @@ func New(kek KeyWrapper, indexKey []byte) (*Vault, error) {
 //
 // Only `amane bench` passes others (bench/internal/baseline: a cipher and a MAC that copy), to measure
 // what encryption costs through this very code — the same key generation, wrapping, formats, pooling
-// and checks, with nothing in the vault that tells the two apart. TestPrimitivesOnlyInBench (gate)
+// and checks, with nothing in the vault that tells the two apart. TestBaselineOnlyInBench (gate)
 // fails if any other non-test package calls NewWithPrimitives.
 type Primitives struct {
 	AEAD func(key []byte) (cipher.AEAD, error)
@@ -297,7 +297,8 @@ type mac struct {
 }
 
 // Opener unwraps data keys and opens fields. It is the capability to read personal data: only the gate
-// constructs one (a test in package gate fails if any other package calls NewOpener or names Opener).
+// constructs one (TestOnlyGateOpens, in package gate, fails if any other package reaches NewOpener,
+// the Opener or its methods, judged on resolved types: an alias or a method value does not hide it).
 type Opener struct{ v *Vault }
 
 // NewOpener returns the capability to open v's ciphertexts. Call it from package gate only.

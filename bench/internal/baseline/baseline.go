@@ -9,9 +9,9 @@
 //   - Journal: an access journal that keeps nothing. The gate still makes every decision (principal,
 //     purpose, role, scope, masking) and builds every entry; only the durable append is gone.
 //
-// It is internal to bench: no other package can import it, and TestPrimitivesOnlyInBench (gate)
-// checks on the import graph that no production package reaches it and that nothing but this package
-// calls vault.NewWithPrimitives.
+// It is internal to bench: no other package can import it, and TestBaselineOnlyInBench (gate) checks
+// on the import graph that no package but bench and the command running it reaches it, that nothing
+// but this package calls vault.NewWithPrimitives, and that bench hands out no gate, journal or vault.
 package baseline
 
 import (
