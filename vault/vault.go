@@ -163,7 +163,7 @@ func NewWithPrimitives(kek KeyWrapper, indexKey []byte, p Primitives) (*Vault, e
 // that subject's fields. A DataKey serves one goroutine at a time.
 type DataKey struct {
 	subject string
-	aead    cipher.AEAD
+	aead    cipher.AEAD // the vault's cipher (AES-256-GCM) under this key
 	ad      []byte      // labelField ‖ 0x00 ‖ subject ‖ 0x00: each field's associated data starts so
 	canSeal bool        // made by NewDataKey, not unwrapped
 	sealed  []string    // fields sealed so far (a record has a handful): each at most once
