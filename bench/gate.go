@@ -75,8 +75,8 @@ type GateReport struct {
 	Rounds    int    `json:"rounds"`
 	// Gated: the real gate (authorization, purpose, a durable journal entry per read). Ungated: the
 	// same store, vault and server through a gate whose journal keeps nothing (bench/internal/baseline):
-	// it decides as the gated one does (principal, role, purpose, scope, masking: CPU only, a few
-	// microseconds of a request's hundreds) and appends nothing.
+	// it decides as the gated one does (principal, role, purpose, scope, masking: CPU only, and too
+	// little to show in a CPU profile, docs/benchmarks.md) and appends nothing.
 	Gated   GateMode `json:"gated"`
 	Ungated GateMode `json:"ungated"`
 	// ThroughputRatio = gated requests/s ÷ ungated (≥ 0.7 is the goal); P99Ratio = gated p99 ÷ ungated.
