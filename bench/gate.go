@@ -99,8 +99,9 @@ type GateReport struct {
 }
 
 // Gate runs the gate benchmark: a synthetic registry served over HTTP on 127.0.0.1, once through
-// the real gate and its journal, once through a gate whose journal keeps nothing, driven by cfg.Conns clients reading
-// random insured people (GET /api/v1/employees/{immatriculation}) as an operator stating a purpose.
+// the real gate and its journal, once through a gate whose journal keeps nothing, driven by cfg.Conns
+// clients reading random insured people (GET /api/v1/employees/{immatriculation}) as an operator
+// stating a purpose.
 func Gate(ctx context.Context, cfg GateConfig, logf func(format string, args ...any)) (*GateReport, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
