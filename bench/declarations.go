@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"amane"
+	"amane/bench/internal/baseline"
 	"amane/damancom"
 	"amane/gate"
 	"amane/load"
@@ -123,11 +124,15 @@ func Declarations(ctx context.Context, cfg DeclarationsConfig, logf func(format 
 	if err != nil {
 		return nil, err
 	}
+	plain, err := baseline.Vault()
+	if err != nil {
+		return nil, err
+	}
 	for _, m := range []struct {
 		name string
 		v    *vault.Vault
 		out  *DeclarationsMode
-	}{{"encrypted", real, &rep.Encrypted}, {"pass-through", vault.PassThrough(), &rep.PassThrough}} {
+	}{{"encrypted", real, &rep.Encrypted}, {"pass-through", plain, &rep.PassThrough}} {
 		if err := declareMode(ctx, cfg, m.name, m.v, adh, sal, bulks, m.out, logf); err != nil {
 			return nil, fmt.Errorf("%s: %w", m.name, err)
 		}
@@ -198,7 +203,7 @@ func declareMode(ctx context.Context, cfg DeclarationsConfig, name string, v *va
 	g := gate.New(st, v).UseJournal(j, js)
 	ctx = amane.NewContextWithPrincipal(ctx, &amane.Principal{ID: "bench", Role: amane.RoleSystem})
 	for i, bulk := range bulks {
-		secs, lines, err := declareMonth(ctx, cfg, g, bulk, i == len(bulks)-1 && !v.IsPassThrough())
+		secs, lines, err := declareMonth(ctx, cfg, g, bulk, i == len(bulks)-1 && name == "encrypted")
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"amane"
+	"amane/bench/internal/baseline"
 	"amane/gate"
 	"amane/journal"
 	"amane/vault"
@@ -64,3 +65,5 @@ func openJournal(ctx context.Context, st benchStore, dir string, wrap func(journ
 	j, err := journal.Open(ctx, js, signer, verifier, filepath.Join(dir, journal.WitnessFile))
 	return j, js, err
 }
+
+var _ gate.Journal = baseline.Journal{}

@@ -68,7 +68,7 @@ func (d *decision) sentinelEvents(es []journal.Entry) []sentinel.Event {
 // whether the principal may receive these records. A refusal is journaled (against the first
 // record, the one the request named) and returned.
 func (d *decision) admit(ctx context.Context, es []journal.Entry) error {
-	if d.g.sentinel == nil || d.g.unchecked || len(es) == 0 {
+	if d.g.sentinel == nil || len(es) == 0 {
 		return nil
 	}
 	evs := d.sentinelEvents(es)

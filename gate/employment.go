@@ -116,13 +116,11 @@ func (g *Gate) ValidateEmployment(ctx context.Context, affiliation, imm string) 
 		return d.deny(ctx, employeeRef(rec.ID), "declared identity differs: "+strings.Join(names, "; "),
 			amane.Invalid("The identity the employer declared does not match the registry's: the employment stays pending.", differ...))
 	}
-	if !g.unchecked {
-		entry := d.entry(employeeRef(rec.ID), journal.Allowed, rule+": declared identity matches", []string{"employment:" + emp.Affiliation})
-		if _, err := g.journal.Append(ctx, entry); err != nil {
-			return err
-		}
-		d.observe([]journal.Entry{entry})
+	entry := d.entry(employeeRef(rec.ID), journal.Allowed, rule+": declared identity matches", []string{"employment:" + emp.Affiliation})
+	if _, err := g.journal.Append(ctx, entry); err != nil {
+		return err
 	}
+	d.observe([]journal.Entry{entry})
 	return g.store.ValidateEmployment(ctx, rec.ID, emp.ID)
 }
 

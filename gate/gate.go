@@ -1,7 +1,8 @@
 // Package gate is the one door for personal data. It implements the registry's services
 // (amane.EmployerService, EmployeeService, Declarations, Pager, AccessLogService) over a store and a
 // vault, and it alone holds the vault's Opener: no other package can turn a ciphertext into plaintext
-// (TestOnlyGateOpens walks every package's source and fails if one names the Opener).
+// (TestOnlyGateOpens type-checks every package that depends on the vault and fails if one reaches the
+// Opener, under any name or alias).
 //
 // Every read follows one order: who asks (a principal in the context) → may they (role) → find the
 // record by blind index → unwrap its data key → open the fields. Every write: validate every field
@@ -72,15 +73,14 @@ type Store interface {
 
 // Gate implements the registry's services.
 type Gate struct {
-	store     Store
-	vault     *vault.Vault
-	opener    *vault.Opener
-	journal   Journal
-	jstore    journal.Store
-	purposes  []amane.PurposeChoice
-	sentinel  Sentinel
-	unchecked bool
-	Now       amane.Clock
+	store    Store
+	vault    *vault.Vault
+	opener   *vault.Opener
+	journal  Journal
+	jstore   journal.Store
+	purposes []amane.PurposeChoice
+	sentinel Sentinel
+	Now      amane.Clock
 }
 
 var (

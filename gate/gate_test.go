@@ -4,11 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -237,48 +232,5 @@ func TestMovedCiphertextFailsToOpen(t *testing.T) {
 				t.Fatalf("error %v is not vault.ErrOpen", err)
 			}
 		})
-	}
-}
-
-// TestOnlyGateOpens fails if any package other than gate (and vault itself) names the vault's Opener:
-// the one door must stay the only door.
-func TestOnlyGateOpens(t *testing.T) {
-	root := filepath.Join("..")
-	fset := token.NewFileSet()
-	checked := 0
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") && path != root {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		dir := filepath.Base(filepath.Dir(path))
-		if dir == "gate" || dir == "vault" {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
-		checked++
-		ast.Inspect(f, func(n ast.Node) bool {
-			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "vault" && (sel.Sel.Name == "NewOpener" || sel.Sel.Name == "Opener") {
-					t.Errorf("%s: names vault.%s; only package gate may open the vault", fset.Position(sel.Pos()), sel.Sel.Name)
-				}
-			}
-			return true
-		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if checked < 10 {
-		t.Fatalf("checked only %d files: the walk is broken", checked)
 	}
 }

@@ -55,15 +55,6 @@ func (g *Gate) SetPurposes(list []amane.PurposeChoice) *Gate {
 // Purposes implements amane.AccessLogService.
 func (g *Gate) Purposes() []amane.PurposeChoice { return g.purposes }
 
-// Unchecked returns a copy of the gate that neither authorizes nor journals: every principal may read everything,
-// masked unless revealed. It exists for one use, `amane bench gate`, to measure what the checks and
-// the journal cost; `amane serve` never builds one (TestServeGateIsChecked).
-func (g *Gate) Unchecked() *Gate {
-	u := *g
-	u.unchecked = true
-	return &u
-}
-
 // Sentinel watches the gate's decisions as they are made (package sentinel's Live implements it):
 // a suspended principal is refused at the door, and every decision is an event.
 type Sentinel interface {
@@ -150,9 +141,6 @@ func (g *Gate) begin(ctx context.Context, action amane.Action) (*decision, error
 	}
 	d := &decision{g: g, p: p, action: action, purpose: amane.PurposeFromContext(ctx),
 		reveal: amane.RevealFromContext(ctx), rid: amane.RequestIDFromContext(ctx)}
-	if g.unchecked {
-		return d, nil
-	}
 	if g.journal == nil {
 		return nil, amane.Errorf(amane.EINTERNAL, "The access journal is not open: no personal data leaves the gate without it.")
 	}
@@ -299,9 +287,6 @@ func (d *decision) entry(record string, outcome amane.Outcome, reason string, fi
 
 // deny journals a refusal and returns err; if the journal fails, that failure is returned instead.
 func (d *decision) deny(ctx context.Context, record, reason string, err error) error {
-	if d.g.unchecked {
-		return err
-	}
 	e := d.entry(record, journal.Denied, reason, nil)
 	if _, jerr := d.g.journal.Append(ctx, e); jerr != nil {
 		return jerr
@@ -313,7 +298,7 @@ func (d *decision) deny(ctx context.Context, record, reason string, err error) e
 // grant journals the access to records, durably, before the caller releases any plaintext. action
 // becomes "reveal" when fields are asked in clear.
 func (d *decision) grant(ctx context.Context, records []string, fields []string, rule string) error {
-	if d.g.unchecked || len(records) == 0 {
+	if len(records) == 0 {
 		return nil
 	}
 	return d.appendGranted(ctx, d.grantEntries(records, fields, rule))
@@ -333,7 +318,7 @@ func (d *decision) grantEntries(records []string, fields []string, rule string) 
 
 // appendGranted appends the entries of granted accesses, durably, before any plaintext is released.
 func (d *decision) appendGranted(ctx context.Context, es []journal.Entry) error {
-	if d.g.unchecked || len(es) == 0 {
+	if len(es) == 0 {
 		return nil
 	}
 	if d.pending != nil { // fail closed: a path that forgot refusePending still releases nothing
@@ -470,9 +455,6 @@ func validatedEmployees(recs []*amane.EmployeeRecord, jobs []amane.Employment) (
 // in the denied windows (suspension at 12 a day) would suspend agents for typing. What probes the
 // registry (a well-formed unknown number, a record out of scope) is counted.
 func (d *decision) invalidInput(ctx context.Context, what string, err error) error {
-	if d.g.unchecked {
-		return err
-	}
 	if _, jerr := d.g.journal.Append(ctx, d.entry("", journal.Denied, "invalid "+what, nil)); jerr != nil {
 		return jerr
 	}
@@ -490,7 +472,7 @@ func noRecord() error {
 // the purpose only as far as it passed its check (these actions take none), and returns err; if the
 // journal fails, that failure instead.
 func (g *Gate) refuseOutsideBegin(ctx context.Context, p *amane.Principal, action amane.Action, reason string, err error) error {
-	if g.journal == nil || g.unchecked {
+	if g.journal == nil {
 		return err
 	}
 	pp := g.journaledPurpose(ctx, p)

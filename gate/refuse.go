@@ -56,9 +56,6 @@ var (
 // returns the journal's error, if any; EINVALID if action, record or reason are not of the expected
 // forms (the action one of amane.Actions; nothing is journaled then).
 func (g *Gate) Refuse(ctx context.Context, action, record, reason string) error {
-	if g.unchecked {
-		return nil
-	}
 	if !refuseWordRE.MatchString(action) || !amane.Action(action).Known() || !refuseRecordRE.MatchString(record) || !refuseReasonRE.MatchString(reason) || refuseDigitsRE.MatchString(reason) {
 		return amane.Errorf(amane.EINVALID, "A refusal is journaled with a constant action, an internal record reference and a constant reason.")
 	}

@@ -77,8 +77,8 @@ type vectorKeys struct{}
 
 func (vectorKeys) CurrentVersion() uint32                      { return 1 }
 func (vectorKeys) Wrap(uint32, []byte, []byte) ([]byte, error) { return nil, nil }
-func (vectorKeys) Unwrap(_ uint32, wrapped, _ []byte) ([]byte, error) {
-	return bytes.Clone(wrapped), nil
+func (vectorKeys) Unwrap(_ uint32, wrapped, _ []byte) (*vault.UnwrappedKey, error) {
+	return vault.NewUnwrappedKey(bytes.Clone(wrapped)), nil
 }
 
 func vectorVault(t *testing.T, vs declVectors) *vault.Vault {

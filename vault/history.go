@@ -24,7 +24,7 @@ const (
 // (OpenRecord). A HistoryKey serves one goroutine at a time.
 type HistoryKey struct {
 	subject string
-	aead    cipher.AEAD // nil: pass-through
+	aead    cipher.AEAD
 	ad      []byte
 }
 
@@ -37,9 +37,6 @@ func newHistoryKey(subject string, a cipher.AEAD) *HistoryKey {
 // NewHistoryKey creates a fresh history key for subject and returns it with its wrapped form and the
 // KEK version that wrapped it.
 func (v *Vault) NewHistoryKey(subject string) (*HistoryKey, uint32, []byte, error) {
-	if v.plain { // a one-byte marker: a stored key is never empty
-		return newHistoryKey(subject, nil), 0, []byte{0}, nil
-	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return nil, 0, nil, err
@@ -50,7 +47,7 @@ func (v *Vault) NewHistoryKey(subject string) (*HistoryKey, uint32, []byte, erro
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	a, err := newAEAD(raw)
+	a, err := v.aead(raw)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -68,18 +65,15 @@ func (v *Vault) HistoryKey(subject string, version uint32, wrapped []byte) (*His
 }
 
 func (v *Vault) unwrapAEAD(subject string, version uint32, wrapped []byte) (cipher.AEAD, error) {
-	if v.plain {
-		return nil, nil
-	}
 	if len(wrapped) == 0 {
 		return nil, fmt.Errorf("vault: no data key for %s (erased?)", subject)
 	}
-	raw, err := v.kek.Unwrap(version, wrapped, dekAD(subject))
+	raw, err := v.unwrap(version, wrapped, dekAD(subject))
 	if err != nil {
 		return nil, fmt.Errorf("vault: data key of %s does not unwrap: %w", subject, err)
 	}
 	defer clear(raw)
-	return newAEAD(raw)
+	return v.aead(raw)
 }
 
 // Subject returns the subject the key belongs to.
@@ -87,9 +81,6 @@ func (h *HistoryKey) Subject() string { return h.subject }
 
 // Seal appends the sealed plaintext to dst and returns it.
 func (h *HistoryKey) Seal(dst []byte, context string, plaintext []byte) ([]byte, error) {
-	if h.aead == nil {
-		return append(dst, plaintext...), nil
-	}
 	var nonce [12]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, err
@@ -101,10 +92,7 @@ func (h *HistoryKey) Seal(dst []byte, context string, plaintext []byte) ([]byte,
 }
 
 func (h *HistoryKey) open(context string, ct []byte) ([]byte, error) {
-	if h.aead == nil {
-		return ct, nil
-	}
-	if len(ct) < 1+12+16 || ct[0] != formatV2 {
+	if len(ct) < 1+12+h.aead.Overhead() || ct[0] != formatV2 {
 		return nil, fmt.Errorf("%w (%s of %s: malformed ciphertext)", ErrOpen, context, h.subject)
 	}
 	ad := append(h.ad[:len(h.ad):len(h.ad)], context...)

@@ -450,9 +450,9 @@ func (kr *Keyring) Wrap(version uint32, dek, ad []byte) ([]byte, error) {
 	return a.Seal(out, out[:12], dek, ad), nil
 }
 
-// Unwrap opens a data key wrapped under KEK version. An unknown version makes it re-read the file once
-// (at most once a second), in case another process added that version.
-func (kr *Keyring) Unwrap(version uint32, wrapped, ad []byte) ([]byte, error) {
+// Unwrap opens a data key wrapped under KEK version, for the vault (UnwrappedKey). An unknown version
+// makes it re-read the file once (at most once a second), in case another process added that version.
+func (kr *Keyring) Unwrap(version uint32, wrapped, ad []byte) (*UnwrappedKey, error) {
 	a := kr.kek(version)
 	if a == nil {
 		kr.refreshSoon()
@@ -467,7 +467,7 @@ func (kr *Keyring) Unwrap(version uint32, wrapped, ad []byte) ([]byte, error) {
 	if err != nil {
 		return nil, errors.New("keyring: wrapped key does not authenticate")
 	}
-	return dek, nil
+	return &UnwrappedKey{b: dek}, nil
 }
 
 // FromKeyring returns a vault over a keyring's KEKs and index key.

@@ -80,7 +80,7 @@ func TestOpenKeyring(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if dek, err := again.Unwrap(1, w, []byte("ad")); err != nil || !bytes.Equal(dek, make([]byte, 32)) {
+		if dek, err := again.Unwrap(1, w, []byte("ad")); err != nil || !bytes.Equal(vault.UnwrappedBytes(dek), make([]byte, 32)) {
 			t.Fatalf("Unwrap after reopening = %x, %v", dek, err)
 		}
 	})
@@ -335,7 +335,7 @@ func TestKeyringWrap(t *testing.T) {
 			t.Fatal("the wrapped key holds the key")
 		}
 		got, err := kr.Unwrap(1, w, []byte("ad"))
-		if err != nil || !bytes.Equal(got, dek) {
+		if err != nil || !bytes.Equal(vault.UnwrappedBytes(got), dek) {
 			t.Fatalf("Unwrap = %x, %v", got, err)
 		}
 	})
@@ -385,7 +385,7 @@ func checkFile(t *testing.T, path string) {
 func mustUnwrap(t *testing.T, kr *vault.Keyring, v uint32, w []byte) {
 	t.Helper()
 	dek, err := kr.Unwrap(v, w, []byte("ad"))
-	if err != nil || !bytes.Equal(dek, bytes.Repeat([]byte{0xab}, 32)) {
+	if err != nil || !bytes.Equal(vault.UnwrappedBytes(dek), bytes.Repeat([]byte{0xab}, 32)) {
 		t.Fatalf("Unwrap(%d) = %x, %v", v, dek, err)
 	}
 }

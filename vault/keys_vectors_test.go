@@ -127,7 +127,11 @@ func TestKeyVectorsV1(t *testing.T) {
 			}
 			// The keyring unwraps under the associated data the vault binds (through Rewrap, which
 			// unwraps with the vault's own associated data and wraps again).
-			got, err := kr.Unwrap(w.Version, wrapped, ad)
+			u, err := kr.Unwrap(w.Version, wrapped, ad)
+			var got []byte
+			if err == nil {
+				got = vault.UnwrappedBytes(u)
+			}
 			if err != nil || hex.EncodeToString(got) != w.Key {
 				t.Errorf("%s: the v1 wrapped key unwraps to %x, %v", w.Subject, got, err)
 			}

@@ -68,12 +68,39 @@ const IndexSize = 16
 // for: it was altered, or moved from another record or column.
 var ErrOpen = errors.New("vault: ciphertext does not belong to this record and field, or was altered")
 
-// KeyWrapper holds the key-encryption keys. The sealed keyring file implements it; an HSM (PKCS#11)
-// will implement it too. Wrap always uses the current version; Unwrap any version still held.
+// KeyWrapper holds the key-encryption keys. The sealed keyring file implements it, and so does an HSM
+// (vault/hsm, PKCS#11). Wrap always uses the current version; Unwrap any version still held.
+//
+// Unwrap hands the data key to the vault as an *UnwrappedKey, which only this package can read: a
+// holder of a KeyWrapper or a Custody (keys/, cmd/amane) never holds a data key in clear. Rotation
+// rewraps through the vault (Vault.Rewrap), which keeps the key inside.
 type KeyWrapper interface {
 	CurrentVersion() uint32
 	Wrap(version uint32, dek, ad []byte) ([]byte, error)
-	Unwrap(version uint32, wrapped, ad []byte) ([]byte, error)
+	Unwrap(version uint32, wrapped, ad []byte) (*UnwrappedKey, error)
+}
+
+// UnwrappedKey is a data key a KeyWrapper unwrapped, on its way into the vault. Bytes go in
+// (NewUnwrappedKey) and never come out: it has no exported field, and no exported function or method
+// of vault or vault/hsm returns a data key's bytes (TestNoDataKeyLeaves checks the exported API).
+type UnwrappedKey struct{ b []byte }
+
+// NewUnwrappedKey hands key to the vault, for a KeyWrapper implemented outside this package
+// (vault/hsm). It takes key: the caller must neither keep nor use it afterwards; the vault clears it
+// once it has made the key's cipher.
+func NewUnwrappedKey(key []byte) *UnwrappedKey { return &UnwrappedKey{b: key} }
+
+// unwrap returns the bytes of the data key wrapped under version, for the vault's own use only; the
+// caller clears them.
+func (v *Vault) unwrap(version uint32, wrapped, ad []byte) ([]byte, error) {
+	u, err := v.kek.Unwrap(version, wrapped, ad)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil || len(u.b) == 0 {
+		return nil, errors.New("vault: the key wrapper returned no key")
+	}
+	return u.b, nil
 }
 
 // Custody is a KeyWrapper whose versions can be listed, added and removed: the sealed keyring file
@@ -90,36 +117,53 @@ type Custody interface {
 type Vault struct {
 	kek      KeyWrapper
 	indexKey []byte
-	plain    bool // pass-through: for benchmarks only (see PassThrough)
+	aead     func(key []byte) (cipher.AEAD, error) // a data key's cipher: newAEAD (AES-256-GCM)
 	macs     sync.Pool
 }
 
-// New returns a vault over the given key-encryption keys and blind-index key.
+// New returns a vault over the given key-encryption keys and blind-index key, sealing with
+// AES-256-GCM and indexing with HMAC-SHA256.
 func New(kek KeyWrapper, indexKey []byte) (*Vault, error) {
+	return NewWithPrimitives(kek, indexKey, Primitives{})
+}
+
+// Primitives are the constructions a vault is built on: the cipher a data key seals fields with, made
+// from its 32 bytes (AES-256-GCM), and the MAC of blind indexes, made from the index key
+// (HMAC-SHA256). A nil field means the default.
+//
+// Only `amane bench` passes others (bench/internal/baseline: a cipher and a MAC that copy), to measure
+// what encryption costs through this very code — the same key generation, wrapping, formats, pooling
+// and checks, with nothing in the vault that tells the two apart. TestBaselineOnlyInBench (gate)
+// fails if any other non-test package calls NewWithPrimitives.
+type Primitives struct {
+	AEAD func(key []byte) (cipher.AEAD, error)
+	MAC  func(key []byte) hash.Hash
+}
+
+// NewWithPrimitives is New over other primitives: see Primitives. Production code calls New.
+func NewWithPrimitives(kek KeyWrapper, indexKey []byte, p Primitives) (*Vault, error) {
 	if kek == nil {
 		return nil, errors.New("vault: no key-encryption keys")
 	}
 	if len(indexKey) != 32 {
 		return nil, errors.New("vault: the index key must be 32 bytes")
 	}
-	v := &Vault{kek: kek, indexKey: append([]byte(nil), indexKey...)}
-	v.macs.New = func() any { return &mac{h: hmac.New(sha256.New, v.indexKey)} }
+	if p.AEAD == nil {
+		p.AEAD = newAEAD
+	}
+	if p.MAC == nil {
+		p.MAC = func(key []byte) hash.Hash { return hmac.New(sha256.New, key) }
+	}
+	v := &Vault{kek: kek, indexKey: append([]byte(nil), indexKey...), aead: p.AEAD}
+	v.macs.New = func() any { return &mac{h: p.MAC(v.indexKey)} }
 	return v, nil
 }
-
-// PassThrough returns a vault that seals nothing: fields are stored as they are and indexes are the
-// normalized values themselves. It exists only so that `amane bench` can measure the cost of
-// encryption through the very same code path; nothing else may use it.
-func PassThrough() *Vault { return &Vault{plain: true} }
-
-// IsPassThrough reports whether v seals nothing.
-func (v *Vault) IsPassThrough() bool { return v.plain }
 
 // DataKey is one subject's data-encryption key, ready to seal (and, once unwrapped by an Opener, open)
 // that subject's fields. A DataKey serves one goroutine at a time.
 type DataKey struct {
 	subject string
-	aead    cipher.AEAD // nil for a pass-through vault
+	aead    cipher.AEAD // the vault's cipher (AES-256-GCM) under this key
 	ad      []byte      // labelField ‖ 0x00 ‖ subject ‖ 0x00: each field's associated data starts so
 	canSeal bool        // made by NewDataKey, not unwrapped
 	sealed  []string    // fields sealed so far (a record has a handful): each at most once
@@ -147,9 +191,6 @@ func fieldNonce(dst *[12]byte, field string) {
 // NewDataKey creates a fresh data key for subject and returns it with its wrapped form and the KEK
 // version that wrapped it.
 func (v *Vault) NewDataKey(subject string) (*DataKey, uint32, []byte, error) {
-	if v.plain {
-		return &DataKey{subject: subject, canSeal: true}, 0, []byte{}, nil
-	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return nil, 0, nil, err
@@ -159,7 +200,7 @@ func (v *Vault) NewDataKey(subject string) (*DataKey, uint32, []byte, error) {
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	a, err := newAEAD(raw)
+	a, err := v.aead(raw)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -201,12 +242,9 @@ func (k *DataKey) Seal(field, plaintext string) ([]byte, error) {
 	if plaintext == "" {
 		return nil, nil
 	}
-	if k.aead == nil {
-		return []byte(plaintext), nil
-	}
 	var nonce [12]byte
 	fieldNonce(&nonce, field)
-	out := make([]byte, 1, 1+len(plaintext)+16)
+	out := make([]byte, 1, 1+len(plaintext)+k.aead.Overhead())
 	out[0] = formatV1
 	k.scratch = k.fieldAD(k.scratch[:0], field)
 	n := len(k.scratch)
@@ -221,10 +259,7 @@ func (k *DataKey) open(field string, ct []byte) (string, error) {
 	if len(ct) == 0 {
 		return "", nil
 	}
-	if k.aead == nil {
-		return string(ct), nil
-	}
-	if len(ct) < 1+16 || ct[0] != formatV1 {
+	if len(ct) < 1+k.aead.Overhead() || ct[0] != formatV1 {
 		return "", fmt.Errorf("%w (field %s of %s: malformed ciphertext)", ErrOpen, field, k.subject)
 	}
 	var nonce [12]byte
@@ -242,9 +277,6 @@ func (k *DataKey) open(field string, ct []byte) (string, error) {
 func (v *Vault) Index(kind, normalized string) []byte {
 	if normalized == "" {
 		return nil
-	}
-	if v.plain {
-		return []byte(kind + "\x00" + normalized)
 	}
 	m := v.macs.Get().(*mac)
 	m.buf = append(append(append(append(append(m.buf[:0], labelIndex...), 0), kind...), 0), normalized...)
@@ -265,7 +297,8 @@ type mac struct {
 }
 
 // Opener unwraps data keys and opens fields. It is the capability to read personal data: only the gate
-// constructs one (a test in package gate fails if any other package calls NewOpener or names Opener).
+// constructs one (TestOnlyGateOpens, in package gate, fails if any other package reaches NewOpener,
+// the Opener or its methods, judged on resolved types: an alias or a method value does not hide it).
 type Opener struct{ v *Vault }
 
 // NewOpener returns the capability to open v's ciphertexts. Call it from package gate only.
@@ -273,17 +306,14 @@ func NewOpener(v *Vault) *Opener { return &Opener{v: v} }
 
 // Unwrap returns the data key of subject from its wrapped form.
 func (o *Opener) Unwrap(subject string, version uint32, wrapped []byte) (*DataKey, error) {
-	if o.v.plain {
-		return &DataKey{subject: subject}, nil
-	}
 	if len(wrapped) == 0 {
 		return nil, fmt.Errorf("vault: no data key for %s (erased?)", subject)
 	}
-	raw, err := o.v.kek.Unwrap(version, wrapped, dekAD(subject))
+	raw, err := o.v.unwrap(version, wrapped, dekAD(subject))
 	if err != nil {
 		return nil, fmt.Errorf("vault: data key of %s does not unwrap: %w", subject, err)
 	}
-	a, err := newAEAD(raw)
+	a, err := o.v.aead(raw)
 	clear(raw)
 	if err != nil {
 		return nil, err
@@ -298,11 +328,8 @@ func (o *Opener) Open(k *DataKey, field string, ct []byte) (string, error) { ret
 // Rewrap re-seals a subject's wrapped data key under the current KEK version, for rotation. The data
 // key stays inside the vault: rewrapping opens no field.
 func (v *Vault) Rewrap(subject string, version uint32, wrapped []byte) (uint32, []byte, error) {
-	if v.plain {
-		return version, wrapped, nil
-	}
 	ad := dekAD(subject)
-	raw, err := v.kek.Unwrap(version, wrapped, ad)
+	raw, err := v.unwrap(version, wrapped, ad)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -2,8 +2,10 @@ package vault_test
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,9 +36,6 @@ func newVault(t testing.TB) *vault.Vault {
 	v, err := vault.FromKeyring(kr)
 	if err != nil {
 		t.Fatalf("FromKeyring: %v", err)
-	}
-	if v.IsPassThrough() {
-		t.Fatal("a keyring vault claims to be pass-through")
 	}
 	return v
 }
@@ -384,35 +383,78 @@ func TestNew(t *testing.T) {
 	})
 }
 
-func TestPassThrough(t *testing.T) {
-	v := vault.PassThrough()
-	if !v.IsPassThrough() {
-		t.Fatal("IsPassThrough() = false")
+// copyAEAD and sumMAC stand for other primitives: the vault must seal and index through them, in its
+// own formats, with nothing else changed.
+type copyAEAD struct{}
+
+func (copyAEAD) NonceSize() int                            { return 12 }
+func (copyAEAD) Overhead() int                             { return 0 }
+func (copyAEAD) Seal(dst, _, pt, _ []byte) []byte          { return append(dst, pt...) }
+func (copyAEAD) Open(dst, _, ct, _ []byte) ([]byte, error) { return append(dst, ct...), nil }
+func copyCipher(key []byte) (cipher.AEAD, error)           { return copyAEAD{}, nil }
+func prefixMAC(key []byte) hash.Hash                       { return &prefixHash{} }
+
+// prefixHash's sum is the first 32 bytes written, zero-padded.
+type prefixHash struct{ b []byte }
+
+func (h *prefixHash) Write(p []byte) (int, error) { h.b = append(h.b, p...); return len(p), nil }
+func (h *prefixHash) Sum(b []byte) []byte {
+	var s [32]byte
+	copy(s[:], h.b)
+	return append(b, s[:]...)
+}
+func (h *prefixHash) Reset()         { h.b = h.b[:0] }
+func (h *prefixHash) Size() int      { return 32 }
+func (h *prefixHash) BlockSize() int { return 64 }
+
+func TestPrimitives(t *testing.T) {
+	kr, _ := newKeyring(t)
+	v, err := vault.NewWithPrimitives(kr, kr.IndexKey(), vault.Primitives{AEAD: copyCipher, MAC: prefixMAC})
+	if err != nil {
+		t.Fatal(err)
 	}
 	k, ver, wrapped, err := v.NewDataKey("employee:1")
-	if err != nil || ver != 0 || len(wrapped) != 0 {
-		t.Fatalf("NewDataKey = %d, %v, %v", ver, wrapped, err)
+	if err != nil || ver != 1 || len(wrapped) == 0 {
+		t.Fatalf("NewDataKey = %d, %x, %v: the data key is still made and wrapped", ver, wrapped, err)
 	}
 	ct, err := k.Seal("nom", "Benali")
-	if err != nil || string(ct) != "Benali" {
-		t.Fatalf("Seal = %q, %v; want the value as is", ct, err)
+	if err != nil || string(ct) != "\x01Benali" {
+		t.Fatalf("Seal = %q, %v; want the format byte and the cipher's output", ct, err)
 	}
-	if ct, err := k.Seal("prenom", ""); err != nil || ct != nil {
-		t.Fatalf("Seal(\"\") = %v, %v; want nil", ct, err)
+	if _, err := k.Seal("nom", "Benali"); !errors.Is(err, vault.ErrReseal) {
+		t.Fatalf("second Seal: %v, want ErrReseal", err)
 	}
 	o := vault.NewOpener(v)
-	u, err := o.Unwrap("employee:1", 0, nil)
+	u, err := o.Unwrap("employee:1", ver, wrapped)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, err := o.Open(u, "nom", ct); err != nil || got != "Benali" {
 		t.Fatalf("Open = %q, %v", got, err)
 	}
-	if a, b := v.Index("cin", "A1"), v.Index("imm", "A1"); bytes.Equal(a, b) || !bytes.Contains(a, []byte("A1")) {
-		t.Fatalf("Index = %q, %q: want the value, apart per kind", a, b)
+	if got := v.Index("cin", "A1"); string(got) != "amane/index/v1\x00c" {
+		t.Fatalf("Index = %q: want the MAC of the labelled input, truncated to %d bytes", got, vault.IndexSize)
 	}
-	if a := v.Index("cin", ""); len(a) != 0 {
-		t.Fatalf("Index of an empty value = %q", a)
+	// The default primitives are New's: a field sealed by one opens under the other's opener.
+	d, err := vault.NewWithPrimitives(kr, kr.IndexKey(), vault.Primitives{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dv, err := vault.New(kr, kr.IndexKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, ver, wrapped, err = d.NewDataKey("employee:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, _ = k.Seal("nom", "Benali")
+	u, err = vault.NewOpener(dv).Unwrap("employee:2", ver, wrapped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := vault.NewOpener(dv).Open(u, "nom", ct); err != nil || got != "Benali" || !bytes.Equal(d.Index("cin", "A1"), dv.Index("cin", "A1")) {
+		t.Fatalf("default primitives differ from New's: %q, %v", got, err)
 	}
 }
 

@@ -29,8 +29,8 @@ type fixedDEK struct{ dek []byte }
 
 func (f fixedDEK) CurrentVersion() uint32                      { return 1 }
 func (f fixedDEK) Wrap(uint32, []byte, []byte) ([]byte, error) { return []byte("wrapped"), nil }
-func (f fixedDEK) Unwrap(uint32, []byte, []byte) ([]byte, error) {
-	return append([]byte(nil), f.dek...), nil
+func (f fixedDEK) Unwrap(uint32, []byte, []byte) (*vault.UnwrappedKey, error) {
+	return vault.NewUnwrappedKey(append([]byte(nil), f.dek...)), nil
 }
 
 type vectors struct {

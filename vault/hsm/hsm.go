@@ -416,9 +416,20 @@ func (h *HSM) Wrap(version uint32, dek, ad []byte) (out []byte, err error) {
 	return out, nil
 }
 
-// Unwrap opens a data key wrapped under KEK version. An unknown version makes it re-scan the token
-// once (at most once a second), in case another process added that version.
-func (h *HSM) Unwrap(version uint32, wrapped, ad []byte) ([]byte, error) {
+// Unwrap opens a data key wrapped under KEK version and hands it to the vault (vault.UnwrappedKey): no
+// caller outside the vault reads it. An unknown version makes it re-scan the token once (at most once
+// a second), in case another process added that version.
+func (h *HSM) Unwrap(version uint32, wrapped, ad []byte) (*vault.UnwrappedKey, error) {
+	dek, err := h.unwrap(version, wrapped, ad)
+	if err != nil {
+		return nil, err
+	}
+	return vault.NewUnwrappedKey(dek), nil
+}
+
+// unwrap opens a key wrapped under KEK version: a data key for Unwrap, the blind-index key for
+// OpenIndexKey (whose associated data no data key's matches).
+func (h *HSM) unwrap(version uint32, wrapped, ad []byte) ([]byte, error) {
 	k := h.key(version)
 	if k == nil {
 		h.refreshSoon()

@@ -50,7 +50,10 @@ func wrap(t *testing.T, h *hsm.HSM, v uint32, dek, ad []byte) []byte {
 
 func mustUnwrap(t *testing.T, h *hsm.HSM, v uint32, w, ad, want []byte) {
 	t.Helper()
-	got, err := h.Unwrap(v, w, ad)
+	if u, err := h.Unwrap(v, w, ad); err != nil || u == nil {
+		t.Fatalf("Unwrap(%d) = %v, %v", v, u, err)
+	}
+	got, err := h.UnwrapBytes(v, w, ad)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("Unwrap(%d) = %x, %v; want %x", v, got, err, want)
 	}
@@ -612,12 +615,12 @@ func TestConcurrent(t *testing.T) {
 					errs <- err
 					return
 				}
-				got, err := h.Unwrap(v, w, ad)
+				got, err := h.UnwrapBytes(v, w, ad)
 				if err != nil || !bytes.Equal(got, dek) {
 					errs <- fmt.Errorf("goroutine %d, round %d: Unwrap(%d) = %x, %v", g, i, v, got, err)
 					return
 				}
-				if got, err := other.Unwrap(1, w1, nil); err != nil || !bytes.Equal(got, dek) {
+				if got, err := other.UnwrapBytes(1, w1, nil); err != nil || !bytes.Equal(got, dek) {
 					errs <- fmt.Errorf("goroutine %d, round %d: Unwrap(1) on another handle = %x, %v", g, i, got, err)
 					return
 				}

@@ -71,7 +71,7 @@ func OpenIndexKey(path string, h *HSM) ([]byte, error) {
 	if err := json.Unmarshal(b, &f); err != nil || f.Format != indexKeyFormat {
 		return nil, fmt.Errorf("hsm: %s is not an Amane index-key file", path)
 	}
-	key, err := h.Unwrap(f.Version, f.Wrapped, []byte(labelIndexKey))
+	key, err := h.unwrap(f.Version, f.Wrapped, []byte(labelIndexKey))
 	if err != nil {
 		return nil, fmt.Errorf("hsm: index key %s: %w", path, err)
 	}
