@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -14,6 +12,7 @@ import (
 
 	"amane"
 	"amane/ids"
+	"amane/internal/declblob"
 	"amane/journal"
 	"amane/vault"
 )
@@ -26,18 +25,14 @@ import (
 // know (a B04 new employee without immatriculation, an occasional worker) is sealed under the key of
 // the immatriculation request it opens.
 //
-// The sealed blob (DeclarationRecord.Lines) is:
-//
-//	0x01, then per line in file order: tag (1 = B02 line, 2 = B04 new employee) ‖ key kind ‖
-//	uvarint subject id ‖ uvarint length ‖ sealed JSON of the line
-//
-// Subjects are internal ids: the store learns who is declared by which employer (it knows the
-// employments already), never names, salaries or days.
+// The sealed blob (DeclarationRecord.Lines) and each line's plaintext are specified, written and
+// read by package amane/internal/declblob: per line, its tag (B02 or B04), the kind and subject of
+// the key it is sealed under, and the sealed plaintext. Subjects are internal ids: the store learns
+// who is declared by which employer (it knows the employments already), never names, salaries or days.
 
 const (
-	blobVersion = 0x01
-	tagLine     = 1
-	tagNew      = 2
+	tagLine = declblob.TagLine
+	tagNew  = declblob.TagNew
 )
 
 // fDeclaration is the field name the journal records for a declaration's lines.
@@ -254,19 +249,18 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 		if s.rec == nil {
 			continue
 		}
-		var blob bytes.Buffer
-		blob.WriteByte(blobVersion)
+		blob := []byte{declblob.Version}
 		ctxBase := fmt.Sprintf("declaration/%d/%s/%d#", s.emp.ID, s.rec.Period, s.rec.Seq)
 		for i, ls := range s.subject {
 			var plain []byte
 			var tag byte = tagLine
 			var nl *amane.NewEmployeeLine
 			if i < len(s.d.Lines) {
-				plain = marshalLine(scratch[:0], &s.d.Lines[i])
+				plain = declblob.AppendLine(scratch[:0], &s.d.Lines[i])
 			} else {
 				tag = tagNew
 				nl = &s.d.New[i-len(s.d.Lines)]
-				plain = marshalNew(scratch[:0], nl)
+				plain = declblob.AppendNew(scratch[:0], nl)
 			}
 			scratch = plain
 			var hk *vault.HistoryKey
@@ -311,14 +305,9 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 			if err != nil {
 				return err
 			}
-			var hdr [2 + 2*binary.MaxVarintLen64]byte
-			hdr[0], hdr[1] = tag, byte(ls.kind)
-			n := 2 + binary.PutUvarint(hdr[2:], uint64(subject))
-			n += binary.PutUvarint(hdr[n:], uint64(len(sealed)))
-			blob.Write(hdr[:n])
-			blob.Write(sealed)
+			blob = declblob.Append(blob, declblob.Entry{Tag: tag, Kind: byte(ls.kind), Subject: subject, Sealed: sealed})
 		}
-		s.rec.Lines = blob.Bytes()
+		s.rec.Lines = blob
 		batch.Declarations = append(batch.Declarations, s.rec)
 	}
 	// The journal first: no write of personal data without its entry.
@@ -618,32 +607,15 @@ type blobLine struct {
 	skip    bool // off the page being read: left sealed and out of the answer
 }
 
-var errBlob = errors.New("integrity: a declaration's sealed lines are malformed")
-
+// parseBlob reads a blob (declblob.Parse) into lines that a page read can mark to skip.
 func parseBlob(b []byte) ([]blobLine, error) {
-	if len(b) == 0 || b[0] != blobVersion {
-		return nil, errBlob
+	es, err := declblob.Parse(b)
+	if err != nil {
+		return nil, err
 	}
-	b = b[1:]
-	var out []blobLine
-	for len(b) > 0 {
-		if len(b) < 2 {
-			return nil, errBlob
-		}
-		l := blobLine{tag: b[0], kind: int(b[1])}
-		b = b[2:]
-		subj, n := binary.Uvarint(b)
-		if n <= 0 {
-			return nil, errBlob
-		}
-		b = b[n:]
-		size, n := binary.Uvarint(b)
-		if n <= 0 || uint64(len(b)-n) < size {
-			return nil, errBlob
-		}
-		l.subject, l.sealed = int64(subj), b[n:n+int(size)]
-		b = b[n+int(size):]
-		out = append(out, l)
+	out := make([]blobLine, len(es))
+	for i, e := range es {
+		out[i] = blobLine{tag: e.Tag, kind: int(e.Kind), subject: e.Subject, sealed: e.Sealed}
 	}
 	return out, nil
 }
@@ -720,7 +692,7 @@ func (g *Gate) openDeclaration(emp *amane.EmployerRecord, r *amane.DeclarationRe
 			var dl amane.DeclarationLine
 			if plain == nil {
 				dl.Surname = amane.ErasedLine
-			} else if dl, err = unmarshalLine(plain); err != nil {
+			} else if dl, err = declblob.ParseLine(plain); err != nil {
 				return nil, err
 			}
 			d.Lines = append(d.Lines, dl)
@@ -728,12 +700,12 @@ func (g *Gate) openDeclaration(emp *amane.EmployerRecord, r *amane.DeclarationRe
 			var nl amane.NewEmployeeLine
 			if plain == nil {
 				nl.Surname = amane.ErasedLine
-			} else if nl, err = unmarshalNew(plain); err != nil {
+			} else if nl, err = declblob.ParseNew(plain); err != nil {
 				return nil, err
 			}
 			d.New = append(d.New, nl)
 		default:
-			return nil, errBlob
+			return nil, declblob.ErrBlob
 		}
 		clear(plain)
 	}
