@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"amane"
+	"amane/declare"
 	"amane/ids"
 	"amane/internal/vercode"
 	"amane/journal"
@@ -149,7 +150,7 @@ func (g *Gate) attestation(ctx context.Context, d *decision, r AttestationReques
 	if err != nil {
 		return nil, err
 	}
-	months, periods := monthsOf(sums, r.From, r.To)
+	months, periods := declare.Months(sums, r.From, r.To)
 	if len(months) == 0 {
 		return nil, amane.Errorf(amane.ENOTFOUND, "No declaration in this period: nothing to attest.")
 	}
@@ -227,7 +228,7 @@ func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r Attestation
 		if err != nil {
 			return nil, nil, err
 		}
-		_, periods := monthsOf(sums, r.From, r.To)
+		_, periods := declare.Months(sums, r.From, r.To)
 		decls, _, err := g.declaredLines(ctx, d, emp, periods, nil)
 		if err != nil {
 			return nil, nil, err
@@ -275,35 +276,6 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
-}
-
-// monthsOf sums an employer's declarations per period (principal and complementary), newest 12 by
-// default or those within [from, to], oldest first; periods lists them.
-func monthsOf(sums []*amane.DeclarationRecord, from, to string) ([]amane.AttestationMonth, []string) {
-	byPeriod := map[string]*amane.AttestationMonth{}
-	var periods []string
-	for _, s := range sums {
-		if (from != "" && s.Period < from) || (to != "" && s.Period > to) {
-			continue
-		}
-		m := byPeriod[s.Period]
-		if m == nil {
-			if from == "" && to == "" && len(periods) == 12 {
-				continue
-			}
-			m = &amane.AttestationMonth{Period: s.Period}
-			byPeriod[s.Period] = m
-			periods = append(periods, s.Period)
-		}
-		m.Headcount += s.Totals.Headcount
-		m.Payroll += s.Totals.Payroll
-	}
-	slices.Sort(periods)
-	months := make([]amane.AttestationMonth, len(periods))
-	for i, p := range periods {
-		months[i] = *byPeriod[p]
-	}
-	return months, periods
 }
 
 // declaredLines reads the stored declarations of the periods and, when refs is not nil, adds the
