@@ -85,8 +85,13 @@ func LineNumber(fileLine, i int) int {
 	return i + 1
 }
 
-// BadNumber is the problem of a line (record "B02" or "B04") whose insured number does not parse.
-func BadNumber(line int, record string, err error) amane.FieldError {
+// BadNumber is the problem of a B02 line whose insured number does not parse (err says how).
+func BadNumber(line int, err error) amane.FieldError { return badNumber(line, "B02", err) }
+
+// BadNewNumber is the problem of a B04 line whose insured number does not parse.
+func BadNewNumber(line int, err error) amane.FieldError { return badNumber(line, "B04", err) }
+
+func badNumber(line int, record string, err error) amane.FieldError {
 	return amane.FieldError{Line: line, Record: record, Field: "N_Num_Assure", Rule: err.Error(), Expected: "9 digits"}
 }
 

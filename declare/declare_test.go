@@ -175,8 +175,14 @@ func TestLineProblems(t *testing.T) {
 		}
 	})
 	t.Run("ErrBadNumber", func(t *testing.T) {
-		p := declare.BadNumber(3, "B04", errors.New("must be 9 digits"))
-		if want := (amane.FieldError{Line: 3, Record: "B04", Field: "N_Num_Assure", Rule: "must be 9 digits", Expected: "9 digits"}); p != want {
+		p := declare.BadNumber(3, errors.New("must be 9 digits"))
+		if want := (amane.FieldError{Line: 3, Record: "B02", Field: "N_Num_Assure", Rule: "must be 9 digits", Expected: "9 digits"}); p != want {
+			t.Fatalf("%+v", p)
+		}
+	})
+	t.Run("ErrBadNewNumber", func(t *testing.T) {
+		p := declare.BadNewNumber(4, errors.New("must be 9 digits"))
+		if want := (amane.FieldError{Line: 4, Record: "B04", Field: "N_Num_Assure", Rule: "must be 9 digits", Expected: "9 digits"}); p != want {
 			t.Fatalf("%+v", p)
 		}
 	})

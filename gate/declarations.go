@@ -19,7 +19,8 @@ import (
 )
 
 // Declarations pass the door like any write: principal → role → purpose → scope (the employer's
-// affiliation or agency) → validation of every rule at once → journal → seal → store. A declaration's
+// affiliation or agency) → validation of every rule at once (package declare's, then the registry's:
+// every number among the employer's people) → journal → seal → store. A declaration's
 // lines are personal data: each is sealed under its person's history key (vault.HistoryKey, kind
 // amane.KeyHistory), bound to the declaration and the line's place, so that erasing a person shreds
 // their declared months in every declaration and every backup. A line naming a person Amane does not
@@ -463,7 +464,7 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 		line := declare.LineNumber(l.Line, i)
 		imm, err := ids.ParseImmatriculation(l.Imm)
 		if err != nil {
-			probs = append(probs, declare.BadNumber(line, "B02", err))
+			probs = append(probs, declare.BadNumber(line, err))
 			continue
 		}
 		p := byIndex[string(g.vault.Index(kImm, imm))]
@@ -490,7 +491,7 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 		}
 		imm, err := ids.ParseImmatriculation(n.Imm)
 		if err != nil {
-			probs = append(probs, declare.BadNumber(declare.LineNumber(n.Line, len(d.Lines)+i), "B04", err))
+			probs = append(probs, declare.BadNewNumber(declare.LineNumber(n.Line, len(d.Lines)+i), err))
 			continue
 		}
 		idx := g.vault.Index(kImm, imm)
