@@ -4,22 +4,24 @@
 // summary of the non-personal figures so that a verifier can check offline that the visible figures
 // are the signed ones.
 //
-// The package knows documents, not the registry: package gate decides who may have which document
-// and journals it; the CLI and the web serve it.
+// The package knows documents, not the registry: package gate decides who may have which document,
+// journals it and returns what it says (amane.AttestationDocument, named Document here); the CLI and
+// the web render and sign it with this package and serve it. The gate does not import this package.
 package attest
 
-import "time"
+import (
+	"amane"
+	"amane/internal/vercode"
+)
 
-// Kinds of attestation.
+// What an attestation says is defined in package amane (the gate builds it without importing this
+// package); the names below are the same types.
+
+// Kinds of attestation: amane.AttestationKindEmployees, …
 const (
-	// KindEmployees is the "Attestation des salariés déclarés", for the employer itself: identity,
-	// monthly payroll mass and headcount, and the nominative list of declared employees.
-	KindEmployees = "salaries-declares"
-	// KindThirdParty is the "Attestation d'affiliation et de déclaration", for banks and public buyers:
-	// identity, monthly payroll mass and headcount, no names.
-	KindThirdParty = "affiliation-declaration"
-	// KindSalary is the "Attestation de salaire", for one insured person: their own lines only.
-	KindSalary = "salaire"
+	KindEmployees  = amane.AttestationKindEmployees
+	KindThirdParty = amane.AttestationKindThirdParty
+	KindSalary     = amane.AttestationKindSalary
 )
 
 // Titles are the documents' French titles by kind.
@@ -29,61 +31,25 @@ var Titles = map[string]string{
 	KindSalary:     "Attestation de salaire",
 }
 
-// Month is one declared month of an employer: non-personal aggregates.
-type Month struct {
-	Period    string `json:"periode"`         // AAAAMM
-	Headcount int    `json:"effectif"`        // people declared
-	Payroll   int64  `json:"masse_salariale"` // centimes
-}
-
-// Summary is what an attestation proves and what anyone may see: it is embedded in the PDF (signed
-// with it) and served by GET /verify/{code}. It holds no personal data: for a salary attestation,
-// no figure at all (the person's salary is theirs alone).
-type Summary struct {
-	Code        string  `json:"code"` // the short verification code, e.g. "AMN-7K3Q-M9XD"
-	Kind        string  `json:"type"` // a Kind constant
-	Issuer      string  `json:"emetteur"`
-	Affiliation string  `json:"affiliation"`
-	Employer    string  `json:"raison_sociale"`
-	From        string  `json:"du"` // AAAAMM
-	To          string  `json:"au"` // AAAAMM
-	Months      []Month `json:"mois,omitempty"`
-	Issued      string  `json:"delivree_le"` // RFC 3339, UTC
-	Expires     string  `json:"expire_le"`   // RFC 3339, UTC
-}
-
-// Company is the employer's public identity as the documents print it.
-type Company struct {
-	Name, Activity, Address, City string
-	Affiliation, AffiliationDate  string
-	ICE, RC, TP, IF, LegalForm    string
-}
-
-// Line is one nominative line: an insured person's declared month.
-type Line struct {
-	Period    string
-	Imm       string
-	Surname   string
-	FirstName string
-	Days      int
-	Salary    int64 // centimes
-}
-
-// Person is the insured person a salary attestation is issued to.
-type Person struct {
-	Imm, Surname, FirstName string
-}
-
-// Document is everything one attestation shows. Lines is empty for KindThirdParty; Person is set for
-// KindSalary only, and then Lines are that person's own.
-type Document struct {
-	Summary Summary
-	Company Company
-	Lines   []Line
-	Person  *Person
-	// VerifyURL is the base of the QR code's link: VerifyURL + "/" + Summary.Code.
-	VerifyURL string
-}
+// The document's parts, as the gate returns them.
+type (
+	Month    = amane.AttestationMonth
+	Summary  = amane.AttestationSummary
+	Company  = amane.AttestationCompany
+	Line     = amane.AttestationLine
+	Person   = amane.AttestationPerson
+	Document = amane.AttestationDocument
+)
 
 // Validity is how long an attestation stays valid after it is issued.
-const Validity = 90 * 24 * time.Hour
+const Validity = amane.AttestationValidity
+
+// ErrCode is returned for a code that is not one Amane could have issued.
+var ErrCode = vercode.ErrCode
+
+// NewCode draws a fresh verification code (package amane/internal/vercode describes them).
+func NewCode() string { return vercode.New() }
+
+// ParseCode normalizes a typed code (any case, spaces or dashes anywhere, I/L read as 1, O as 0) and
+// checks it.
+func ParseCode(s string) (string, error) { return vercode.Parse(s) }

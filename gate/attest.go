@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"amane"
-	"amane/attest"
+	"amane/declare"
 	"amane/ids"
+	"amane/internal/vercode"
 	"amane/journal"
 )
 
@@ -20,7 +21,7 @@ import (
 
 // AttestationRequest asks for one attestation.
 type AttestationRequest struct {
-	Kind        string // attest.KindEmployees, KindThirdParty or KindSalary
+	Kind        string // amane.AttestationKindEmployees, AttestationKindThirdParty or AttestationKindSalary
 	Affiliation string // the employer (KindEmployees, KindThirdParty)
 	Imm         string // the insured person (KindSalary); empty for an insured principal: their own
 	From, To    string // AAAAMM, inclusive; empty: the last 12 declared months
@@ -28,9 +29,9 @@ type AttestationRequest struct {
 
 // rolesForAttestation: who may ask for which kind.
 var rolesForAttestation = map[string][]string{
-	attest.KindEmployees:  {amane.RoleEmployer, amane.RoleAgent, amane.RoleSystem},
-	attest.KindThirdParty: {amane.RoleEmployer, amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
-	attest.KindSalary:     {amane.RoleInsured, amane.RoleAgent, amane.RoleSystem},
+	amane.AttestationKindEmployees:  {amane.RoleEmployer, amane.RoleAgent, amane.RoleSystem},
+	amane.AttestationKindThirdParty: {amane.RoleEmployer, amane.RoleAgent, amane.RoleSupervisor, amane.RoleOperator, amane.RoleSystem},
+	amane.AttestationKindSalary:     {amane.RoleInsured, amane.RoleAgent, amane.RoleSystem},
 }
 
 // Issuer is the name attestations carry.
@@ -39,13 +40,13 @@ const Issuer = "Caisse Nationale de Sécurité Sociale — Amane"
 // Attestations issues a batch of attestations (one request for a single document; the CLI's --all
 // sends hundreds): each is decided, journaled and opened on its own — docs[i] or errs[i] — and their
 // summaries are stored in one transaction. err fails the whole call.
-func (g *Gate) Attestations(ctx context.Context, reqs []AttestationRequest) (docs []*attest.Document, errs []error, err error) {
+func (g *Gate) Attestations(ctx context.Context, reqs []AttestationRequest) (docs []*amane.AttestationDocument, errs []error, err error) {
 	d, err := g.begin(ctx, actAttest)
 	if err != nil {
 		return nil, nil, err
 	}
 	now := g.Now().UTC()
-	docs, errs = make([]*attest.Document, len(reqs)), make([]error, len(reqs))
+	docs, errs = make([]*amane.AttestationDocument, len(reqs)), make([]error, len(reqs))
 	// Decide every request, then journal the batch's accesses in one durable append, then open: a
 	// batch of 32 employers is one journal commit, not 32.
 	decided := make([]*granted, len(reqs))
@@ -74,7 +75,7 @@ func (g *Gate) Attestations(ctx context.Context, reqs []AttestationRequest) (doc
 		return nil, nil, err
 	}
 	var recs []*amane.AttestationRecord
-	var docsOf []*attest.Document // recs[i] is docsOf[i]'s
+	var docsOf []*amane.AttestationDocument // recs[i] is docsOf[i]'s
 	for i, gr := range decided {
 		if gr == nil {
 			continue
@@ -102,7 +103,7 @@ func (g *Gate) Attestations(ctx context.Context, reqs []AttestationRequest) (doc
 		}
 		// A code drawn twice (odds below 1 in 20,000 for a batch of 53,574): draw them all again.
 		for i, doc := range docsOf {
-			doc.Summary.Code = attest.NewCode()
+			doc.Summary.Code = vercode.New()
 			recs[i].Code = doc.Summary.Code
 			recs[i].Summary, _ = json.Marshal(&doc.Summary)
 		}
@@ -113,7 +114,7 @@ func (g *Gate) Attestations(ctx context.Context, reqs []AttestationRequest) (doc
 // granted is one attestation decided: its document (lines still sealed), its record, the journal
 // entries of the accesses it needs, and what opens the lines once they are durable.
 type granted struct {
-	doc     *attest.Document
+	doc     *amane.AttestationDocument
 	rec     *amane.AttestationRecord
 	entries []journal.Entry
 	open    func(keys map[amane.DataKeyRef]amane.WrappedKey) error
@@ -131,7 +132,7 @@ func (g *Gate) attestation(ctx context.Context, d *decision, r AttestationReques
 			return nil, d.invalidInput(ctx, "period", amane.Invalid(err.Error(), amane.FieldError{Field: "periode", Rule: err.Error()}))
 		}
 	}
-	if r.Kind == attest.KindSalary { // one at a time: journaled and opened inside
+	if r.Kind == amane.AttestationKindSalary { // one at a time: journaled and opened inside
 		doc, rec, err := g.salaryAttestation(ctx, d, r, now)
 		if err != nil {
 			return nil, err
@@ -149,15 +150,15 @@ func (g *Gate) attestation(ctx context.Context, d *decision, r AttestationReques
 	if err != nil {
 		return nil, err
 	}
-	months, periods := monthsOf(sums, r.From, r.To)
+	months, periods := declare.Months(sums, r.From, r.To)
 	if len(months) == 0 {
 		return nil, amane.Errorf(amane.ENOTFOUND, "No declaration in this period: nothing to attest.")
 	}
-	gr := &granted{doc: &attest.Document{Company: companyOf(emp), Summary: summary(r.Kind, emp, months, now)}}
+	gr := &granted{doc: &amane.AttestationDocument{Company: companyOf(emp), Summary: summary(r.Kind, emp, months, now)}}
 	gr.rec = record(gr.doc, emp.ID, 0)
 	refs := []string{employerRef(emp.ID)}
 	fields := []string{fDeclaration + ":" + r.Kind}
-	if r.Kind == attest.KindEmployees {
+	if r.Kind == amane.AttestationKindEmployees {
 		var lines []*amane.DeclarationRecord
 		if lines, refs, err = g.declaredLines(ctx, d, emp, periods, refs); err != nil {
 			return nil, err
@@ -173,7 +174,7 @@ func (g *Gate) attestation(ctx context.Context, d *decision, r AttestationReques
 }
 
 // salaryAttestation: one person's own declared months, with every employer that declared them.
-func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r AttestationRequest, now time.Time) (*attest.Document, *amane.AttestationRecord, error) {
+func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r AttestationRequest, now time.Time) (*amane.AttestationDocument, *amane.AttestationRecord, error) {
 	var rec *amane.EmployeeRecord
 	var err error
 	switch {
@@ -212,7 +213,7 @@ func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r Attestation
 	if err != nil {
 		return nil, nil, err
 	}
-	doc := &attest.Document{Person: &attest.Person{Imm: e.Immatriculation, Surname: e.Surname, FirstName: e.FirstName}}
+	doc := &amane.AttestationDocument{Person: &amane.AttestationPerson{Imm: e.Immatriculation, Surname: e.Surname, FirstName: e.FirstName}}
 	var first *amane.EmployerRecord
 	var from, to string
 	for _, j := range jobs {
@@ -227,12 +228,12 @@ func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r Attestation
 		if err != nil {
 			return nil, nil, err
 		}
-		_, periods := monthsOf(sums, r.From, r.To)
+		_, periods := declare.Months(sums, r.From, r.To)
 		decls, _, err := g.declaredLines(ctx, d, emp, periods, nil)
 		if err != nil {
 			return nil, nil, err
 		}
-		var lines []attest.Line
+		var lines []amane.AttestationLine
 		if len(decls) > 0 {
 			keys, err := g.declarationKeys(ctx, emp.ID)
 			if err != nil {
@@ -260,8 +261,8 @@ func (g *Gate) salaryAttestation(ctx context.Context, d *decision, r Attestation
 	if first == nil {
 		return nil, nil, amane.Errorf(amane.ENOTFOUND, "No declared month for this person in this period.")
 	}
-	slices.SortStableFunc(doc.Lines, func(a, b attest.Line) int { return cmpString(a.Period, b.Period) })
-	doc.Summary = summary(attest.KindSalary, first, nil, now)
+	slices.SortStableFunc(doc.Lines, func(a, b amane.AttestationLine) int { return cmpString(a.Period, b.Period) })
+	doc.Summary = summary(amane.AttestationKindSalary, first, nil, now)
 	doc.Summary.From, doc.Summary.To = from, to
 	doc.Company = companyOf(first)
 	return doc, record(doc, first.ID, rec.ID), nil
@@ -275,35 +276,6 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
-}
-
-// monthsOf sums an employer's declarations per period (principal and complementary), newest 12 by
-// default or those within [from, to], oldest first; periods lists them.
-func monthsOf(sums []*amane.DeclarationRecord, from, to string) ([]attest.Month, []string) {
-	byPeriod := map[string]*attest.Month{}
-	var periods []string
-	for _, s := range sums {
-		if (from != "" && s.Period < from) || (to != "" && s.Period > to) {
-			continue
-		}
-		m := byPeriod[s.Period]
-		if m == nil {
-			if from == "" && to == "" && len(periods) == 12 {
-				continue
-			}
-			m = &attest.Month{Period: s.Period}
-			byPeriod[s.Period] = m
-			periods = append(periods, s.Period)
-		}
-		m.Headcount += s.Totals.Headcount
-		m.Payroll += s.Totals.Payroll
-	}
-	slices.Sort(periods)
-	months := make([]attest.Month, len(periods))
-	for i, p := range periods {
-		months[i] = *byPeriod[p]
-	}
-	return months, periods
 }
 
 // declaredLines reads the stored declarations of the periods and, when refs is not nil, adds the
@@ -339,8 +311,8 @@ func (g *Gate) declaredLines(ctx context.Context, d *decision, emp *amane.Employ
 // openLines opens the declared lines of recs — only person's when person is not 0 (the others stay
 // sealed) — as attestation lines, oldest period first. New employees without an immatriculation (B04
 // requests) are listed with an empty one.
-func (g *Gate) openLines(emp *amane.EmployerRecord, recs []*amane.DeclarationRecord, person int64, keys map[amane.DataKeyRef]amane.WrappedKey) ([]attest.Line, error) {
-	var out []attest.Line
+func (g *Gate) openLines(emp *amane.EmployerRecord, recs []*amane.DeclarationRecord, person int64, keys map[amane.DataKeyRef]amane.WrappedKey) ([]amane.AttestationLine, error) {
+	var out []amane.AttestationLine
 	for _, r := range recs {
 		bl, err := parseBlob(r.Lines)
 		if err != nil {
@@ -354,7 +326,7 @@ func (g *Gate) openLines(emp *amane.EmployerRecord, recs []*amane.DeclarationRec
 			if l.Surname == amane.ErasedLine || l.Imm == "" {
 				continue
 			}
-			out = append(out, attest.Line{Period: r.Period, Imm: l.Imm, Surname: l.Surname, FirstName: l.FirstName, Days: l.Days, Salary: l.Salary})
+			out = append(out, amane.AttestationLine{Period: r.Period, Imm: l.Imm, Surname: l.Surname, FirstName: l.FirstName, Days: l.Days, Salary: l.Salary})
 		}
 		for _, n := range decl.New {
 			if n.Surname == amane.ErasedLine || (person != 0 && n.Imm == "") {
@@ -364,27 +336,27 @@ func (g *Gate) openLines(emp *amane.EmployerRecord, recs []*amane.DeclarationRec
 			if imm == amane.OccasionalInsured || imm == "000000000" {
 				imm = ""
 			}
-			out = append(out, attest.Line{Period: r.Period, Imm: imm, Surname: n.Surname, FirstName: n.FirstName, Days: n.Days, Salary: n.Salary})
+			out = append(out, amane.AttestationLine{Period: r.Period, Imm: imm, Surname: n.Surname, FirstName: n.FirstName, Days: n.Days, Salary: n.Salary})
 		}
 	}
 	return out, nil
 }
 
-func companyOf(e *amane.EmployerRecord) attest.Company {
-	return attest.Company{Name: e.Name, Activity: e.Activity, Address: e.Address, City: e.City, Affiliation: e.Affiliation,
+func companyOf(e *amane.EmployerRecord) amane.AttestationCompany {
+	return amane.AttestationCompany{Name: e.Name, Activity: e.Activity, Address: e.Address, City: e.City, Affiliation: e.Affiliation,
 		AffiliationDate: e.AffiliationDate, ICE: e.ICE, RC: e.RC, TP: e.TP, IF: e.IF, LegalForm: e.LegalForm}
 }
 
-func summary(kind string, e *amane.EmployerRecord, months []attest.Month, now time.Time) attest.Summary {
-	s := attest.Summary{Code: attest.NewCode(), Kind: kind, Issuer: Issuer, Affiliation: e.Affiliation, Employer: e.Name,
-		Months: months, Issued: now.Format(time.RFC3339), Expires: now.Add(attest.Validity).Format(time.RFC3339)}
+func summary(kind string, e *amane.EmployerRecord, months []amane.AttestationMonth, now time.Time) amane.AttestationSummary {
+	s := amane.AttestationSummary{Code: vercode.New(), Kind: kind, Issuer: Issuer, Affiliation: e.Affiliation, Employer: e.Name,
+		Months: months, Issued: now.Format(time.RFC3339), Expires: now.Add(amane.AttestationValidity).Format(time.RFC3339)}
 	if len(months) > 0 {
 		s.From, s.To = months[0].Period, months[len(months)-1].Period
 	}
 	return s
 }
 
-func record(doc *attest.Document, employerID, employeeID int64) *amane.AttestationRecord {
+func record(doc *amane.AttestationDocument, employerID, employeeID int64) *amane.AttestationRecord {
 	b, _ := json.Marshal(&doc.Summary)
 	return &amane.AttestationRecord{Code: doc.Summary.Code, Kind: doc.Summary.Kind, EmployerID: employerID, EmployeeID: employeeID,
 		Summary: b, Issued: doc.Summary.Issued, Expires: doc.Summary.Expires}
@@ -392,8 +364,8 @@ func record(doc *attest.Document, employerID, employeeID int64) *amane.Attestati
 
 // AttestationStatus is what GET /verify/{code} shows: the public summary and the status. No
 // principal is needed and nothing personal is released, so nothing is journaled.
-func (g *Gate) AttestationStatus(ctx context.Context, code string) (*attest.Summary, string, error) {
-	c, err := attest.ParseCode(code)
+func (g *Gate) AttestationStatus(ctx context.Context, code string) (*amane.AttestationSummary, string, error) {
+	c, err := vercode.Parse(code)
 	if err != nil {
 		return nil, "", amane.Invalid("Not a verification code.", amane.FieldError{Field: "code", Rule: "AMN-XXXXX-XXXXX"})
 	}
@@ -401,7 +373,7 @@ func (g *Gate) AttestationStatus(ctx context.Context, code string) (*attest.Summ
 	if err != nil {
 		return nil, "", err
 	}
-	var s attest.Summary
+	var s amane.AttestationSummary
 	if err := json.Unmarshal(r.Summary, &s); err != nil {
 		return nil, "", err
 	}
@@ -421,7 +393,7 @@ func (g *Gate) RevokeAttestation(ctx context.Context, code, reason string) error
 	if err != nil {
 		return err
 	}
-	c, err := attest.ParseCode(code)
+	c, err := vercode.Parse(code)
 	if err != nil {
 		return d.invalidInput(ctx, "attestation code", amane.Invalid("Not a verification code.", amane.FieldError{Field: "code", Rule: "AMN-XXXXX-XXXXX"}))
 	}

@@ -4,40 +4,37 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
 	"amane"
+	"amane/declare"
 	"amane/ids"
+	"amane/internal/declblob"
 	"amane/journal"
 	"amane/vault"
 )
 
 // Declarations pass the door like any write: principal → role → purpose → scope (the employer's
-// affiliation or agency) → validation of every rule at once → journal → seal → store. A declaration's
+// affiliation or agency) → validation of every rule at once (package declare's, then the registry's:
+// every number among the employer's people) → journal → seal → store. A declaration's
 // lines are personal data: each is sealed under its person's history key (vault.HistoryKey, kind
 // amane.KeyHistory), bound to the declaration and the line's place, so that erasing a person shreds
 // their declared months in every declaration and every backup. A line naming a person Amane does not
 // know (a B04 new employee without immatriculation, an occasional worker) is sealed under the key of
 // the immatriculation request it opens.
 //
-// The sealed blob (DeclarationRecord.Lines) is:
-//
-//	0x01, then per line in file order: tag (1 = B02 line, 2 = B04 new employee) ‖ key kind ‖
-//	uvarint subject id ‖ uvarint length ‖ sealed JSON of the line
-//
-// Subjects are internal ids: the store learns who is declared by which employer (it knows the
-// employments already), never names, salaries or days.
+// The sealed blob (DeclarationRecord.Lines) and each line's plaintext are specified, written and
+// read by package amane/internal/declblob: per line, its tag (B02 or B04), the kind and subject of
+// the key it is sealed under, and the sealed plaintext. Subjects are internal ids: the store learns
+// who is declared by which employer (it knows the employments already), never names, salaries or days.
 
 const (
-	blobVersion = 0x01
-	tagLine     = 1
-	tagNew      = 2
+	tagLine = declblob.TagLine
+	tagNew  = declblob.TagNew
 )
 
 // fDeclaration is the field name the journal records for a declaration's lines.
@@ -216,8 +213,7 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 		key := fmt.Sprintf("%d/%s/%d", s.emp.ID, s.rec.Period, s.rec.Seq)
 		if seen[key] { // twice in one load: the first one stands, the other is refused whole
 			s.rec, s.subject = nil, nil
-			s.res = &amane.DeclarationResult{Status: amane.DeclRejected, Summary: amane.DeclarationSummary{Affiliation: s.d.Affiliation, Period: s.d.Period, Status: amane.DeclRejected},
-				Problems: []amane.FieldError{{Record: "B01", Field: "L_Periode", Rule: "this employer and period come twice in one load; send the second as a complementary declaration"}}}
+			s.res = declare.Rejected(s.d.Affiliation, s.d.Period, []amane.FieldError{declare.TwiceInLoad()})
 			continue
 		}
 		seen[key] = true
@@ -254,19 +250,18 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 		if s.rec == nil {
 			continue
 		}
-		var blob bytes.Buffer
-		blob.WriteByte(blobVersion)
+		blob := []byte{declblob.Version}
 		ctxBase := fmt.Sprintf("declaration/%d/%s/%d#", s.emp.ID, s.rec.Period, s.rec.Seq)
 		for i, ls := range s.subject {
 			var plain []byte
 			var tag byte = tagLine
 			var nl *amane.NewEmployeeLine
 			if i < len(s.d.Lines) {
-				plain = marshalLine(scratch[:0], &s.d.Lines[i])
+				plain = declblob.AppendLine(scratch[:0], &s.d.Lines[i])
 			} else {
 				tag = tagNew
 				nl = &s.d.New[i-len(s.d.Lines)]
-				plain = marshalNew(scratch[:0], nl)
+				plain = declblob.AppendNew(scratch[:0], nl)
 			}
 			scratch = plain
 			var hk *vault.HistoryKey
@@ -311,14 +306,9 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 			if err != nil {
 				return err
 			}
-			var hdr [2 + 2*binary.MaxVarintLen64]byte
-			hdr[0], hdr[1] = tag, byte(ls.kind)
-			n := 2 + binary.PutUvarint(hdr[2:], uint64(subject))
-			n += binary.PutUvarint(hdr[n:], uint64(len(sealed)))
-			blob.Write(hdr[:n])
-			blob.Write(sealed)
+			blob = declblob.Append(blob, declblob.Entry{Tag: tag, Kind: byte(ls.kind), Subject: subject, Sealed: sealed})
 		}
-		s.rec.Lines = blob.Bytes()
+		s.rec.Lines = blob
 		batch.Declarations = append(batch.Declarations, s.rec)
 	}
 	// The journal first: no write of personal data without its entry.
@@ -332,7 +322,7 @@ func (g *Gate) submit(ctx context.Context, dec *decision, subs []*submission) er
 	}
 	for _, s := range subs {
 		if s.rec != nil {
-			s.res.Summary = summaryOf(s.d.Affiliation, s.rec)
+			s.res.Summary = declare.Summary(s.d.Affiliation, s.rec)
 		}
 	}
 	return nil
@@ -422,28 +412,16 @@ func (d *decision) journalAll(ctx context.Context, es []journalEntry) error {
 }
 
 // check validates one declaration against every rule and, if it passes, prepares its record: s.res is
-// set either way (rejected with every problem, a duplicate of an earlier one, or accepted).
+// set either way (rejected with every problem, a duplicate of an earlier one, or accepted). The rules
+// that need no key are package declare's; the gate adds those on the registry: every B02 number among
+// the employer's people, the name it holds for them.
 func (g *Gate) check(ctx context.Context, s *submission, people []amane.DeclarationPerson, now time.Time) error {
 	d := s.d
 	if d.Header == (amane.DeclarationHeader{}) { // the JSON API: the employer block from the registry
-		d.Header = headerOf(s.emp.EmployerIdentity, d.Period)
+		d.Header = declare.Header(s.emp.EmployerIdentity, d.Period)
 		d.Header.BlankB04 = len(d.New) == 0
 	}
-	var probs []amane.FieldError
-	add := func(line int, record, field, rule, expected, found string) {
-		probs = append(probs, amane.FieldError{Line: line, Record: record, Field: field, Rule: rule, Expected: expected, Found: found})
-	}
-	var ceiling int64 = -1
-	var rates *amane.RateTable
-	if _, err := amane.ParsePeriod(d.Period); err != nil {
-		add(0, "B01", "L_Periode", err.Error(), "AAAAMM", "")
-	} else if d.Period > amane.PeriodOf(now) {
-		add(0, "B01", "L_Periode", "the period is in the future", "at most "+amane.PeriodOf(now), d.Period)
-	} else if rt, err := amane.RatesFor(d.Period); err != nil {
-		add(0, "B01", "L_Periode", "no contribution rates are known for this period", "at least "+amane.RateTables[0].From, d.Period)
-	} else {
-		rates, ceiling = rt, rt.Ceiling
-	}
+	rates, probs := declare.Period(d.Period, now)
 	// Same content again: the first answer, nothing written.
 	s.digest = g.digest(d)
 	existing := s.existing
@@ -453,30 +431,20 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 				return err
 			}
 			c := r.Contributions
-			s.res = &amane.DeclarationResult{Status: r.Status, Duplicate: true, Summary: summaryOf(d.Affiliation, r), Contributions: &c}
+			s.res = &amane.DeclarationResult{Status: r.Status, Duplicate: true, Summary: declare.Summary(d.Affiliation, r), Contributions: &c}
 			return nil
 		}
 	}
-	seq := 0
-	if d.Seq > 0 { // a complementary declaration: the period's principal one must exist
-		if len(existing) == 0 {
-			add(0, "B01", "L_Periode", "a complementary declaration needs the period's principal declaration first", "", "")
-		}
-		for _, r := range existing {
-			seq = max(seq, r.Seq+1)
-		}
-	} else if len(existing) > 0 {
-		add(0, "B01", "L_Periode", "the period is already declared and closed: send a complementary declaration (DSC file)", "", "received "+existing[0].Received)
-	}
+	seq, seqProbs := declare.Sequence(d.Seq > 0, existing)
+	probs = append(probs, seqProbs...)
 	// A refusal of the whole declaration (its period: closed, in the future, without rates; a
 	// complementary one without its principal) is answered alone, before any line is looked at: a
 	// file sent into a closed period learns nothing about the numbers it carries.
 	if len(probs) > 0 {
-		s.res = &amane.DeclarationResult{Status: amane.DeclRejected, Problems: probs,
-			Summary: amane.DeclarationSummary{Affiliation: d.Affiliation, Period: d.Period, Status: amane.DeclRejected}}
+		s.res = declare.Rejected(d.Affiliation, d.Period, probs)
 		return nil
 	}
-	probs = append(probs, checkLines(d, ceiling)...)
+	probs = append(probs, declare.Lines(d, rates.Ceiling)...)
 	prior, err := g.figuresOf(s.emp, s.prior, people)
 	if err != nil {
 		return err
@@ -493,22 +461,25 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 	s.subject = make([]lineSubject, 0, len(d.Lines)+len(d.New))
 	for i := range d.Lines {
 		l := &d.Lines[i]
+		line := declare.LineNumber(l.Line, i)
 		imm, err := ids.ParseImmatriculation(l.Imm)
 		if err != nil {
-			add(lineNo(l.Line, i), "B02", "N_Num_Assure", err.Error(), "9 digits", "")
+			probs = append(probs, declare.BadNumber(line, err))
 			continue
 		}
 		p := byIndex[string(g.vault.Index(kImm, imm))]
 		if p == nil {
 			s.unknown++
-			add(lineNo(l.Line, i), "B02", "N_Num_Assure", ruleNotOurs, "", "")
+			probs = append(probs, declare.NotOurs(line))
 			continue
 		}
-		if err := g.checkName(l, p, lineNo(l.Line, i), add); err != nil {
+		nameProbs, err := g.checkName(l, p, line)
+		if err != nil {
 			return err
 		}
+		probs = append(probs, nameProbs...)
 		if fig, ok := prior[p.ID]; ok {
-			checkRepeated(l, fig, lineNo(l.Line, i), add)
+			probs = append(probs, declare.Repeated(l, fig, line)...)
 		}
 		s.subject = append(s.subject, lineSubject{kind: amane.KeyHistory, person: p})
 	}
@@ -520,7 +491,7 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 		}
 		imm, err := ids.ParseImmatriculation(n.Imm)
 		if err != nil {
-			add(lineNo(n.Line, len(d.Lines)+i), "B04", "N_Num_Assure", err.Error(), "9 digits", "")
+			probs = append(probs, declare.BadNewNumber(declare.LineNumber(n.Line, len(d.Lines)+i), err))
 			continue
 		}
 		idx := g.vault.Index(kImm, imm)
@@ -549,18 +520,15 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 		s.subject = append(s.subject, lineSubject{kind: amane.KeyHistory, person: p, pending: true})
 	}
 	if len(probs) > 0 {
-		slices.SortStableFunc(probs, func(a, b amane.FieldError) int { return a.Line - b.Line })
-		s.res = &amane.DeclarationResult{Status: amane.DeclRejected, Problems: probs,
-			Summary: amane.DeclarationSummary{Affiliation: d.Affiliation, Period: d.Period, Status: amane.DeclRejected}}
+		s.res = declare.Rejected(d.Affiliation, d.Period, probs)
 		s.subject = nil
 		return nil
 	}
-	tot := d.ComputeTotals()
-	c := amane.ComputeContributions(rates, d.CappedBase(ceiling), tot.Payroll)
-	d.Seq, d.Status, d.Received, d.Totals, d.Contributions = seq, amane.DeclAccepted, now.Format(time.RFC3339), tot, c
-	s.rec = &amane.DeclarationRecord{EmployerID: s.emp.ID, Period: d.Period, Seq: seq, Status: amane.DeclAccepted,
-		Received: d.Received, Digest: s.digest, Header: d.Header, Totals: tot, Contributions: c}
+	declare.Accept(d, seq, rates, now)
+	s.rec = &amane.DeclarationRecord{EmployerID: s.emp.ID, Period: d.Period, Seq: d.Seq, Status: d.Status,
+		Received: d.Received, Digest: s.digest, Header: d.Header, Totals: d.Totals, Contributions: d.Contributions}
 	s.rec.Seal = declarationSeal(g.vault, s.rec)
+	c := d.Contributions
 	s.res = &amane.DeclarationResult{Status: amane.DeclAccepted, Contributions: &c}
 	for _, l := range s.subject {
 		switch {
@@ -571,17 +539,6 @@ func (g *Gate) check(ctx context.Context, s *submission, people []amane.Declarat
 		}
 	}
 	return nil
-}
-
-// ruleNotOurs is the one answer to a B02 line whose insured number is not among the employer's
-// people, whether Amane knows the number or not.
-const ruleNotOurs = "not an insured person employed by this employer: declare a new employee in a B04 line"
-
-func lineNo(fileLine, i int) int {
-	if fileLine > 0 {
-		return fileLine
-	}
-	return i + 1 // the JSON API: the line's rank in "lignes" then "nouveaux"
 }
 
 // digest is a keyed hash of a declaration's content, for idempotent submission: the same content twice
@@ -604,11 +561,6 @@ func (g *Gate) digest(d *amane.Declaration) []byte {
 	return sum
 }
 
-func summaryOf(aff string, r *amane.DeclarationRecord) amane.DeclarationSummary {
-	return amane.DeclarationSummary{Affiliation: aff, Period: r.Period, Seq: r.Seq, Status: r.Status, Received: r.Received,
-		Totals: r.Totals, Due: r.Contributions.Total}
-}
-
 // blobLine is one sealed line of a declaration's blob.
 type blobLine struct {
 	tag     byte
@@ -618,32 +570,15 @@ type blobLine struct {
 	skip    bool // off the page being read: left sealed and out of the answer
 }
 
-var errBlob = errors.New("integrity: a declaration's sealed lines are malformed")
-
+// parseBlob reads a blob (declblob.Parse) into lines that a page read can mark to skip.
 func parseBlob(b []byte) ([]blobLine, error) {
-	if len(b) == 0 || b[0] != blobVersion {
-		return nil, errBlob
+	es, err := declblob.Parse(b)
+	if err != nil {
+		return nil, err
 	}
-	b = b[1:]
-	var out []blobLine
-	for len(b) > 0 {
-		if len(b) < 2 {
-			return nil, errBlob
-		}
-		l := blobLine{tag: b[0], kind: int(b[1])}
-		b = b[2:]
-		subj, n := binary.Uvarint(b)
-		if n <= 0 {
-			return nil, errBlob
-		}
-		b = b[n:]
-		size, n := binary.Uvarint(b)
-		if n <= 0 || uint64(len(b)-n) < size {
-			return nil, errBlob
-		}
-		l.subject, l.sealed = int64(subj), b[n:n+int(size)]
-		b = b[n+int(size):]
-		out = append(out, l)
+	out := make([]blobLine, len(es))
+	for i, e := range es {
+		out[i] = blobLine{tag: e.Tag, kind: int(e.Kind), subject: e.Subject, sealed: e.Sealed}
 	}
 	return out, nil
 }
@@ -720,7 +655,7 @@ func (g *Gate) openDeclaration(emp *amane.EmployerRecord, r *amane.DeclarationRe
 			var dl amane.DeclarationLine
 			if plain == nil {
 				dl.Surname = amane.ErasedLine
-			} else if dl, err = unmarshalLine(plain); err != nil {
+			} else if dl, err = declblob.ParseLine(plain); err != nil {
 				return nil, err
 			}
 			d.Lines = append(d.Lines, dl)
@@ -728,12 +663,12 @@ func (g *Gate) openDeclaration(emp *amane.EmployerRecord, r *amane.DeclarationRe
 			var nl amane.NewEmployeeLine
 			if plain == nil {
 				nl.Surname = amane.ErasedLine
-			} else if nl, err = unmarshalNew(plain); err != nil {
+			} else if nl, err = declblob.ParseNew(plain); err != nil {
 				return nil, err
 			}
 			d.New = append(d.New, nl)
 		default:
-			return nil, errBlob
+			return nil, declblob.ErrBlob
 		}
 		clear(plain)
 	}
@@ -785,7 +720,7 @@ func (g *Gate) DeclarationHistory(ctx context.Context, affiliation string) ([]am
 	}
 	out := make([]amane.DeclarationSummary, len(recs))
 	for i, r := range recs {
-		out[i] = summaryOf(emp.Affiliation, r)
+		out[i] = declare.Summary(emp.Affiliation, r)
 	}
 	return out, nil
 }
@@ -806,7 +741,7 @@ func (g *Gate) Preetabli(ctx context.Context, affiliation, period string) (*aman
 	if err != nil {
 		return nil, err
 	}
-	d := &amane.Declaration{Affiliation: e.Affiliation, Period: period, Lines: []amane.DeclarationLine{}, Header: headerOf(e.EmployerIdentity, period)}
+	d := &amane.Declaration{Affiliation: e.Affiliation, Period: period, Lines: []amane.DeclarationLine{}, Header: declare.Header(e.EmployerIdentity, period)}
 	var ids []int64
 	for _, emp := range e.Employees {
 		if emp.Erased || len(emp.Employments) == 0 || emp.Employments[0].State != amane.EmploymentValidated {
@@ -820,22 +755,4 @@ func (g *Gate) Preetabli(ctx context.Context, affiliation, period string) (*aman
 		return nil, err
 	}
 	return d, nil
-}
-
-// headerOf is the employer block of a period's files: the transfer identifier (affiliation, period,
-// sequence 1), the company's identity, issued the 1st and due the 10th of the month after the period.
-func headerOf(e amane.EmployerIdentity, period string) amane.DeclarationHeader {
-	t, _ := amane.ParsePeriod(period)
-	return amane.DeclarationHeader{Transfer: e.Affiliation + period + "1", Name: e.Name, Activity: e.Activity,
-		Address: e.Address, City: e.City, Agency: agencyCode(e.Agency),
-		IssueDate: t.AddDate(0, 1, 0).Format("20060102"), DueDate: t.AddDate(0, 1, 9).Format("20060102")}
-}
-
-// agencyCode is the 2-character agency code of a Damancom file: the cahier's codes are not public, so
-// Amane writes the first two letters of its own agency code.
-func agencyCode(code string) string {
-	if len(code) < 2 {
-		return code
-	}
-	return code[:2]
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"amane"
+	"amane/declare"
 	"amane/vault"
 )
 
@@ -146,28 +147,9 @@ func (g *Gate) confirmFromLines(ctx context.Context, r *amane.DeclarationRecord)
 	if err != nil {
 		return false, nil
 	}
-	for _, l := range d.Lines {
-		if l.Surname == amane.ErasedLine {
-			return false, nil
-		}
-	}
-	for _, n := range d.New {
-		if n.Surname == amane.ErasedLine {
-			return false, nil
-		}
-	}
+	ok := declare.Confirmed(d, r)
 	clearDeclaration(d)
-	if d.ComputeTotals() != r.Totals {
-		return false, nil
-	}
-	rt, err := amane.RatesFor(r.Period)
-	if err != nil {
-		return false, nil
-	}
-	c := amane.ComputeContributions(rt, d.CappedBase(rt.Ceiling), r.Totals.Payroll)
-	cb, _ := json.Marshal(&c)
-	rb, _ := json.Marshal(&r.Contributions)
-	return string(cb) == string(rb), nil
+	return ok, nil
 }
 
 // clearDeclaration drops the personal text of an opened declaration that only its figures were

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"amane"
-	"amane/damancom"
+	"amane/declare"
 	"amane/ids"
 	"amane/journal"
 )
@@ -98,17 +98,7 @@ func (g *Gate) ValidateEmployment(ctx context.Context, affiliation, imm string) 
 	if err != nil {
 		return err
 	}
-	var differ []amane.FieldError
-	if canonName(declared.Surname) != canonName(e.Surname) {
-		differ = append(differ, amane.FieldError{Record: "B04", Field: "L_Nom_Prenom", Rule: "the surname declared is not the registry's"})
-	}
-	if canonName(declared.FirstName) != canonName(e.FirstName) {
-		differ = append(differ, amane.FieldError{Record: "B04", Field: "L_Nom_Prenom", Rule: "the first name declared is not the registry's"})
-	}
-	if cin, err := ids.ParseCIN(declared.CIN); err != nil || e.CIN == "" || cin != e.CIN {
-		differ = append(differ, amane.FieldError{Record: "B04", Field: "L_Num_CIN", Rule: "the CIN declared is not the registry's"})
-	}
-	if len(differ) > 0 {
+	if differ := declare.Identity(declared, e.Surname, e.FirstName, e.CIN); len(differ) > 0 {
 		names := make([]string, len(differ))
 		for i, f := range differ {
 			names[i] = f.Rule
@@ -122,14 +112,4 @@ func (g *Gate) ValidateEmployment(ctx context.Context, affiliation, imm string) 
 	}
 	d.observe([]journal.Entry{entry})
 	return g.store.ValidateEmployment(ctx, rec.ID, emp.ID)
-}
-
-// canonName is a name as a Damancom file carries it: transliterated, upper case, at most 30
-// characters, without right padding.
-func canonName(s string) string {
-	s = damancom.Transliterate(s)
-	if len(s) > 30 {
-		s = s[:30]
-	}
-	return strings.TrimRight(s, " ")
 }

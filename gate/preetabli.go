@@ -2,9 +2,9 @@ package gate
 
 import (
 	"context"
-	"strconv"
 
 	"amane"
+	"amane/declare"
 )
 
 // The préétabli's A02 carries, for each insured person, the figures the CNSS holds of their family:
@@ -15,8 +15,8 @@ import (
 // format says B02 repeats A02 up to column 105, so each B02 line is checked against the A02 the
 // préétabli would carry — the registry's name (when the line carries one: the JSON API may leave it
 // out), children and the three allowances — every difference a problem with its line and field,
-// names never quoted. A person without a previous line has no figures of record: the préétabli
-// writes zeros, and the first declaration that names them sets them.
+// names never quoted (declare.Repeated, declare.Name). A person without a previous line has no
+// figures of record: the préétabli writes zeros, and the first declaration that names them sets them.
 
 // priorFigures returns, by person id, each person's B02 line in the employer's latest declarations
 // before period, and that period ("" when there is none). people gives the history keys to open
@@ -70,22 +70,6 @@ func (g *Gate) figuresOf(emp *amane.EmployerRecord, recs []*amane.DeclarationRec
 	return out, nil
 }
 
-// checkRepeated compares a B02 line with the A02 the préétabli carries for its person (prior), adding
-// a problem per field that differs. Numbers are echoed (the employer's préétabli shows them); names
-// are not.
-func checkRepeated(l *amane.DeclarationLine, prior amane.DeclarationLine, line int, add func(line int, record, field, rule, expected, found string)) {
-	const rule = "B02 repeats the préétabli's A02 up to column 105: the figures of record are the person's line of the previous declaration"
-	num := func(field string, want, got int64) {
-		if want != got {
-			add(line, "B02", field, rule, strconv.FormatInt(want, 10), strconv.FormatInt(got, 10))
-		}
-	}
-	num("N_Enfants", int64(prior.Children), int64(l.Children))
-	num("N_AF_A_Payer", prior.AFToPay, l.AFToPay)
-	num("N_AF_A_Deduire", prior.AFToDeduct, l.AFToDeduct)
-	num("N_AF_Net_A_Payer", prior.AFNet, l.AFNet)
-}
-
 // preetabliFigures fills a préétabli's lines (one per person, by id in ids) with the figures of
 // record, journaled as a read of the previous declaration for each person whose figures are shown.
 func (g *Gate) preetabliFigures(ctx context.Context, affiliation string, d *amane.Declaration, ids []int64) error {
@@ -123,19 +107,16 @@ func (g *Gate) preetabliFigures(ctx context.Context, affiliation string, d *aman
 	return nil
 }
 
-// checkName compares a B02 line's name, when it has one, with the registry's (the person's sealed
-// names), as a Damancom file writes it.
-func (g *Gate) checkName(l *amane.DeclarationLine, p *amane.DeclarationPerson, line int, add func(line int, record, field, rule, expected, found string)) error {
+// checkName opens the registry's name of a B02 line's person, when the line carries a name to
+// compare (declare.Name), and compares them.
+func (g *Gate) checkName(l *amane.DeclarationLine, p *amane.DeclarationPerson, line int) ([]amane.FieldError, error) {
 	if p.Key.Blob == nil || p.Surname == nil || l.Surname == "" && l.FirstName == "" {
-		return nil
+		return nil, nil
 	}
 	o := g.openerFor(employeeSubject(p.ID), p.Key)
 	surname, first := o.open(fSurname, p.Surname), o.open(fFirstName, p.FirstName)
 	if o.err != nil {
-		return openFailure(o.err)
+		return nil, openFailure(o.err)
 	}
-	if canonName(l.Surname) != canonName(surname) || canonName(l.FirstName) != canonName(first) {
-		add(line, "B02", "L_Nom_Prenom", "B02 repeats the préétabli's A02 up to column 105: the name is not the registry's", "", "")
-	}
-	return nil
+	return declare.Name(l, surname, first, line), nil
 }

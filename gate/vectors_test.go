@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"amane/internal/declblob"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -94,10 +95,10 @@ func TestDeclarationVectorsV1(t *testing.T) {
 	vs := readDeclVectors(t)
 	t.Run("Line", func(t *testing.T) {
 		want := vectorHex(t, vs.Line)
-		if got := marshalLine(nil, &vectorLine); !bytes.Equal(got, want) {
+		if got := declblob.AppendLine(nil, &vectorLine); !bytes.Equal(got, want) {
 			t.Errorf("the line encodes as %x, the v1 vector is %x", got, want)
 		}
-		if got, err := unmarshalLine(want); err != nil || got != vectorLine {
+		if got, err := declblob.ParseLine(want); err != nil || got != vectorLine {
 			t.Errorf("the v1 line decodes to %+v, %v", got, err)
 		}
 		// 0x01, then uvarint length ‖ bytes for imm, surname, first name, situation, then varints
@@ -115,10 +116,10 @@ func TestDeclarationVectorsV1(t *testing.T) {
 	})
 	t.Run("NewEmployee", func(t *testing.T) {
 		want := vectorHex(t, vs.NewEmployee)
-		if got := marshalNew(nil, &vectorNew); !bytes.Equal(got, want) {
+		if got := declblob.AppendNew(nil, &vectorNew); !bytes.Equal(got, want) {
 			t.Errorf("the new employee encodes as %x, the v1 vector is %x", got, want)
 		}
-		if got, err := unmarshalNew(want); err != nil || got != vectorNew {
+		if got, err := declblob.ParseNew(want); err != nil || got != vectorNew {
 			t.Errorf("the v1 new employee decodes to %+v, %v", got, err)
 		}
 		b := []byte{1}
@@ -176,11 +177,11 @@ func TestDeclarationVectorsV1(t *testing.T) {
 			}
 			switch l.tag {
 			case tagLine:
-				if got, err := unmarshalLine(plain); err != nil || got != vectorLine {
+				if got, err := declblob.ParseLine(plain); err != nil || got != vectorLine {
 					t.Errorf("line %d opens to %+v, %v", i, got, err)
 				}
 			case tagNew:
-				if got, err := unmarshalNew(plain); err != nil || got != vectorNew {
+				if got, err := declblob.ParseNew(plain); err != nil || got != vectorNew {
 					t.Errorf("line %d opens to %+v, %v", i, got, err)
 				}
 			}

@@ -1,4 +1,13 @@
-package attest
+// Package vercode draws and parses the verification codes attestations carry: "AMN-" then 10
+// characters of Crockford's base32 (no I, L, O, U: nothing to misread), 9 random (44.6 bits: 53,574 codes a run collide with odds below 1 in 20,000, and a
+// collision is caught by the store and drawn again) and 1 check character that catches any single
+// mistyped character and any swap of two neighbours.
+//
+// It stands apart from package attest so that package gate, which draws a code for every attestation
+// it issues and parses the codes it is asked to check or revoke, does not import the PDF, QR and CMS
+// libraries that attest renders and signs with. Package attest re-exports New and Parse as NewCode and
+// ParseCode.
+package vercode
 
 import (
 	"crypto/rand"
@@ -6,17 +15,13 @@ import (
 	"strings"
 )
 
-// Verification codes: "AMN-" then 10 characters of Crockford's base32 (no I, L, O, U: nothing to
-// misread), 9 random (44.6 bits: 53,574 codes a run collide with odds below 1 in 20,000, and a
-// collision is caught by the store and drawn again) and 1 check character that catches any single
-// mistyped character and any swap of two neighbours.
 const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // ErrCode is returned for a code that is not one Amane could have issued.
 var ErrCode = errors.New("attest: not a verification code (AMN-XXXXX-XXXXX)")
 
-// NewCode draws a fresh verification code.
-func NewCode() string {
+// New draws a fresh verification code.
+func New() string {
 	var r [9]byte
 	rand.Read(r[:])
 	var b [10]byte
@@ -38,10 +43,10 @@ func check(b []byte) int {
 	return s % 31
 }
 
-// ParseCode normalizes a typed code (any case, spaces or dashes — copied from a PDF, maybe typographic
+// Parse normalizes a typed code (any case, spaces or dashes — copied from a PDF, maybe typographic
 // ones — anywhere, I/L read as 1, O as 0)
 // and checks it.
-func ParseCode(s string) (string, error) {
+func Parse(s string) (string, error) {
 	s = strings.ToUpper(s)
 	s = strings.TrimPrefix(strings.NewReplacer(" ", "", "-", "", "\u2010", "", "\u2011", "", "\u2013", "", "\u2014", "").Replace(s), "AMN")
 	s = strings.NewReplacer("I", "1", "L", "1", "O", "0").Replace(s)
