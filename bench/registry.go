@@ -1,4 +1,4 @@
-// Package bench measures the registry the way `amane bench registry` reports it: the same load and
+// Package bench measures the registry the way `amane-bench registry` reports it: the same load and
 // lookup code run once with the real vault and once with a pass-through vault, side by side in one
 // run, so that the ratio says what encryption and the gate cost on this machine.
 package bench
@@ -49,7 +49,7 @@ type ModeReport struct {
 	StoreBytes         int64   `json:"store_bytes"`
 }
 
-// RegistryReport is what `amane bench registry` prints.
+// RegistryReport is what `amane-bench registry` prints.
 type RegistryReport struct {
 	Employees   int        `json:"employees"`
 	Employers   int        `json:"employers"`
@@ -203,7 +203,7 @@ func runMode(ctx context.Context, cfg RegistryConfig, name string, v *vault.Vaul
 		return nil, 0, err
 	}
 	defer closeStore()
-	g := gate.New(st, v).Unchecked() // what encryption costs; `amane bench gate` measures the checks and the journal
+	g := gate.New(st, v).Unchecked() // what encryption costs; `amane-bench gate` measures the checks and the journal
 	ctx = amane.NewContextWithPrincipal(ctx, &amane.Principal{ID: "bench", Role: amane.RoleSystem})
 	af, err := os.Open(adh)
 	if err != nil {
