@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"amane/alert"
+	"amane/canary"
 	"amane/sentinel"
 	"amane/web"
 )
@@ -59,7 +60,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return err
 			}
 		}
-		canaries, err := readCanaries(reg.dir)
+		canaries, err := canary.ReadList(reg.dir)
 		if err != nil {
 			return err
 		}
