@@ -1,6 +1,9 @@
-// Package bench measures the registry the way `amane-bench registry` reports it: the same load and
-// lookup code run once with the real vault and once with a pass-through vault, side by side in one
-// run, so that the ratio says what encryption and the gate cost on this machine.
+// Package bench measures the registry for the command amane-bench (cmd/amane-bench): the same code run
+// with the real vault and a pass-through one, or with the gate and journal on and off, side by side
+// in one run, so that the ratio says what encryption and the checks cost on this machine. Registry:
+// load and lookup; Gate: reads over HTTP; Journal: appends and proofs at size; Declarations: a
+// month's ingest; Attest: signed attestations, against Chromium printing HTML (chromedp); Sentinel:
+// the detector's throughput and the gate's added latency. docs/benchmarks.md records the results.
 package bench
 
 import (

@@ -68,8 +68,8 @@ const IndexSize = 16
 // for: it was altered, or moved from another record or column.
 var ErrOpen = errors.New("vault: ciphertext does not belong to this record and field, or was altered")
 
-// KeyWrapper holds the key-encryption keys. The sealed keyring file implements it; an HSM (PKCS#11)
-// will implement it too. Wrap always uses the current version; Unwrap any version still held.
+// KeyWrapper holds the key-encryption keys. The sealed keyring file implements it, and so does an HSM
+// (PKCS#11, package vault/hsm). Wrap always uses the current version; Unwrap any version still held.
 type KeyWrapper interface {
 	CurrentVersion() uint32
 	Wrap(version uint32, dek, ad []byte) ([]byte, error)

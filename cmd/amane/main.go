@@ -1,5 +1,9 @@
-// Command amane runs the Amane registry: init, load, synth, show, serve, demo, bench. It only wires
-// the packages together; see docs/architecture.md.
+// Command amane runs the Amane registry. Its commands are listed by `amane help` (the usage below,
+// which TestHelpListsEveryCommand checks against run's switch): demo and init; load, synth, declare,
+// employer and employee show, declaration, employment validate and preetabli; attest and verify;
+// keys, erase, backup and restore; journal; account and token; sentinel and canary; serve. It only
+// wires the packages together; see docs/architecture.md. The benchmarks are a command of their own,
+// cmd/amane-bench, so that this binary does not link them (TestProductionBinaryDeps).
 package main
 
 import (
