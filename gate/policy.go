@@ -56,7 +56,7 @@ func (g *Gate) SetPurposes(list []amane.PurposeChoice) *Gate {
 func (g *Gate) Purposes() []amane.PurposeChoice { return g.purposes }
 
 // Unchecked returns a copy of the gate that neither authorizes nor journals: every principal may read everything,
-// masked unless revealed. It exists for one use, `amane bench gate`, to measure what the checks and
+// masked unless revealed. It exists for one use, `amane-bench gate`, to measure what the checks and
 // the journal cost; `amane serve` never builds one (TestServeGateIsChecked).
 func (g *Gate) Unchecked() *Gate {
 	u := *g

@@ -108,7 +108,7 @@ func New(kek KeyWrapper, indexKey []byte) (*Vault, error) {
 }
 
 // PassThrough returns a vault that seals nothing: fields are stored as they are and indexes are the
-// normalized values themselves. It exists only so that `amane bench` can measure the cost of
+// normalized values themselves. It exists only so that `amane-bench` can measure the cost of
 // encryption through the very same code path; nothing else may use it.
 func PassThrough() *Vault { return &Vault{plain: true} }
 
