@@ -6,7 +6,7 @@ import (
 )
 
 // Error codes: the one vocabulary every layer speaks. The web adapter maps each to an HTTP status
-// (web/errors.go); the CLI prints the message and exits non-zero.
+// (errorStatus, web/server.go); the CLI prints the message and exits non-zero.
 const (
 	EINVALID      = "invalid"      // the input breaks a rule; Message says which field and why
 	ENOTFOUND     = "not_found"    // no such record

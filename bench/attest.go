@@ -24,7 +24,7 @@ import (
 	"amane/load"
 )
 
-// AttestConfig sizes `amane bench attest`.
+// AttestConfig sizes `amane-bench attest`.
 type AttestConfig struct {
 	Employees int
 	Employers int    // default Employees/4
@@ -40,7 +40,7 @@ type AttestConfig struct {
 	CPUProfile string
 }
 
-// AttestReport is what `amane bench attest` prints.
+// AttestReport is what `amane-bench attest` prints.
 type AttestReport struct {
 	Employees       int     `json:"employees"`
 	Employers       int     `json:"employers"`

@@ -21,7 +21,7 @@ import (
 	"amane/vault"
 )
 
-// DeclarationsConfig sizes `amane bench declarations`.
+// DeclarationsConfig sizes `amane-bench declarations`.
 type DeclarationsConfig struct {
 	Employees int
 	Employers int    // default Employees/4
@@ -43,7 +43,7 @@ type DeclarationsMode struct {
 	StoreBytes  int64     `json:"store_bytes_after"`
 }
 
-// DeclarationsReport is what `amane bench declarations` prints.
+// DeclarationsReport is what `amane-bench declarations` prints.
 type DeclarationsReport struct {
 	Employees    int      `json:"employees"`
 	Employers    int      `json:"employers"`

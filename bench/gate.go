@@ -31,7 +31,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// GateConfig sizes `amane bench gate`.
+// GateConfig sizes `amane-bench gate`.
 type GateConfig struct {
 	Employees int
 	Employers int           // default Employees/4
@@ -66,7 +66,7 @@ type GateMode struct {
 	cpu             time.Duration
 }
 
-// GateReport is what `amane bench gate` prints.
+// GateReport is what `amane-bench gate` prints.
 type GateReport struct {
 	Employees int    `json:"employees"`
 	Employers int    `json:"employers"`
@@ -172,7 +172,7 @@ func Gate(ctx context.Context, cfg GateConfig, logf func(format string, args ...
 	// checks, so no caller can build one that does.
 	ungated := gate.New(st, v).UseJournal(baseline.Journal{}, js).SetPurposes(amane.DefaultPurposes)
 	token := web.NewToken()
-	if err := st.AddOperatorToken(ctx, web.TokenHash(token), "amane bench gate"); err != nil {
+	if err := st.AddOperatorToken(ctx, web.TokenHash(token), "amane-bench gate"); err != nil {
 		return nil, err
 	}
 

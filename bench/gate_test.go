@@ -9,7 +9,7 @@ import (
 	"amane/postgres/pgtest"
 )
 
-// TestGateSmall runs `amane bench gate` at a small size on both stores and checks the report: no
+// TestGateSmall runs `amane-bench gate` at a small size on both stores and checks the report: no
 // request failed (each client also checked its first answer: the person asked, CIN masked), both
 // modes served, and the gated mode journaled exactly one entry per request, the ungated none. No
 // timing is asserted.

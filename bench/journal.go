@@ -21,7 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// JournalConfig sizes `amane bench journal`.
+// JournalConfig sizes `amane-bench journal`.
 type JournalConfig struct {
 	Entries int64 // entries to fill the journal with before measuring; default 10,000,000
 	// FillTimeout stops the fill early (0: none); the measurements then run at the size reached, which
@@ -44,7 +44,7 @@ type Timing struct {
 	MaxUs  float64 `json:"max_us"`
 }
 
-// JournalReport is what `amane bench journal` prints.
+// JournalReport is what `amane-bench journal` prints.
 type JournalReport struct {
 	Requested int64 `json:"requested_entries"`
 	// Entries is the size the fill reached (Requested unless FillTimeout stopped it).

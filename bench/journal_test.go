@@ -9,7 +9,7 @@ import (
 	"amane/postgres/pgtest"
 )
 
-// TestJournalSmall runs `amane bench journal` at a small size on both stores and checks the report
+// TestJournalSmall runs `amane-bench journal` at a small size on both stores and checks the report
 // holds sane figures (every proof was checked by the benchmark itself). No timing is asserted.
 func TestJournalSmall(t *testing.T) {
 	for _, store := range []string{"sqlite", "postgres"} {

@@ -1,4 +1,4 @@
-// Package bench measures the registry the way `amane bench registry` reports it: the same load and
+// Package bench measures the registry the way `amane-bench registry` reports it: the same load and
 // lookup code run once with the real vault and once with a pass-through vault, side by side in one
 // run, so that the ratio says what encryption and the gate cost on this machine.
 package bench
@@ -50,7 +50,7 @@ type ModeReport struct {
 	StoreBytes         int64   `json:"store_bytes"`
 }
 
-// RegistryReport is what `amane bench registry` prints.
+// RegistryReport is what `amane-bench registry` prints.
 type RegistryReport struct {
 	Employees   int        `json:"employees"`
 	Employers   int        `json:"employers"`
@@ -209,7 +209,7 @@ func runMode(ctx context.Context, cfg RegistryConfig, name string, v *vault.Vaul
 	}
 	defer closeStore()
 	// What encryption costs: both modes run the same gate, whose journal keeps nothing (the journal's
-	// cost is `amane bench gate`'s), and differ only in the vault's primitives (bench/internal/baseline).
+	// cost is `amane-bench gate`'s), and differ only in the vault's primitives (bench/internal/baseline).
 	g := gate.New(st, v).UseJournal(baseline.Journal{}, nil)
 	ctx = amane.NewContextWithPrincipal(ctx, &amane.Principal{ID: "bench", Role: amane.RoleSystem})
 	af, err := os.Open(adh)

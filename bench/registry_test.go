@@ -7,7 +7,7 @@ import (
 	"amane/bench"
 )
 
-// BenchmarkRegistry runs the registry benchmark at a small size; `amane bench registry` runs it at
+// BenchmarkRegistry runs the registry benchmark at a small size; `amane-bench registry` runs it at
 // the sizes docs/benchmarks.md records.
 func BenchmarkRegistry(b *testing.B) {
 	for i := 0; i < b.N; i++ {

@@ -22,7 +22,7 @@ import (
 	"amane/sentinel"
 )
 
-// SentinelConfig sizes `amane bench sentinel`: the detector's throughput on simulated traffic, and the
+// SentinelConfig sizes `amane-bench sentinel`: the detector's throughput on simulated traffic, and the
 // latency the sentinel adds to the gate on a synthetic registry.
 type SentinelConfig struct {
 	// The detector: sentinel.Simulate at these sizes (default the issue's full scale: 30 days, 300
@@ -44,7 +44,7 @@ type SentinelConfig struct {
 	DB              string // postgres://…: the store in a schema of this database (dropped after); default SQLite in Dir
 }
 
-// SentinelReport is what `amane bench sentinel` prints.
+// SentinelReport is what `amane-bench sentinel` prints.
 type SentinelReport struct {
 	Detector []SentinelDetector `json:"detector"`
 	Gate     SentinelGate       `json:"gate"`

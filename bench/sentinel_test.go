@@ -10,7 +10,7 @@ import (
 	"amane/sentinel"
 )
 
-// TestSentinelSmall runs `amane bench sentinel` at a tiny size on both stores and checks the report:
+// TestSentinelSmall runs `amane-bench sentinel` at a tiny size on both stores and checks the report:
 // every generated event went through the detector, every gate call succeeded in every mode, no bench
 // principal drew a response, and the figures are sane. No timing is asserted.
 func TestSentinelSmall(t *testing.T) {

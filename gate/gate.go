@@ -11,8 +11,10 @@
 //
 // Every access to personal data passes policy.go first: principal → role → purpose → scope (decided on
 // ciphertext records, internal ids and non-personal business data) → a journal entry, durable → only
-// then unwrap, open, and mask what was not revealed. Refusals are journaled too. The sentinel (a
-// later issue) slots in between the decision and the journal.
+// then unwrap, open, and mask what was not revealed. Refusals are journaled too. The sentinel, when
+// one is in use (UseSentinel), refuses a suspended principal and slows a throttled one before the
+// role is checked, counts the records a release would return before it is journaled (admit.go), and
+// is told of every journaled decision.
 package gate
 
 import (

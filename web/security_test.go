@@ -82,7 +82,7 @@ func testSecurityConsole(t *testing.T, r *amanetest.Registry) {
 		t.Errorf("standing %q after the lift", live.Standing(principal))
 	}
 
-	// The metrics are on their own listener, for a security officer's token (metrics_test.go).
+	// The metrics are on their own listener, for a security officer's token (TestMetricsNotForAgents, edge_test.go).
 	ms := httptest.NewServer(p.srv.MetricsHandler())
 	defer ms.Close()
 	req, _ := http.NewRequest("GET", ms.URL+"/metrics", nil)

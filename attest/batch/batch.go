@@ -1,5 +1,5 @@
 // Package batch issues attestations many at a time: the gate decides and journals a batch, workers
-// render and sign, the files go to a directory. `amane attest --all` and `amane bench attest` use it.
+// render and sign, the files go to a directory. `amane attest --all` and `amane-bench attest` use it.
 package batch
 
 import (

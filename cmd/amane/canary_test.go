@@ -11,15 +11,17 @@ import (
 	"time"
 
 	"amane"
+	"amane/canary"
 	"amane/postgres/pgtest"
 	"amane/sentinel"
 )
 
 // TestCanaryPlantOnTheCLI: five canary employers planted in a synthesized, declared registry, on
-// both stores. The list is 0600 and holds their references; each resolves through the gate to a
-// record that validates like a real one, with employees and declarations for the registry's months;
-// nothing printed names them; `canary list --json` lists them with their agencies; a sentinel given
-// the list suspends whoever touches one. Bad flags write nothing.
+// both stores. The list is 0600 and holds their references, each of which `employer show` reads like
+// any record; the output counts them and their declarations for the registry's months; nothing
+// printed names them; `canary list --json` lists them with their agencies; a sentinel given the list
+// suspends whoever touches one. Bad flags write nothing. (That canaries validate like real records,
+// and are employed and declared like them, is package canary's TestPlant.)
 func TestCanaryPlantOnTheCLI(t *testing.T) {
 	t.Setenv("AMANE_PASSPHRASE", "canary test passphrase, long enough")
 	t.Setenv("AMANE_DATABASE_URL", "")
@@ -36,7 +38,7 @@ func TestCanaryPlantOnTheCLI(t *testing.T) {
 			mustRun(t, "load", "--data", data, filepath.Join(csvDir, "ADHERENTS.csv"), filepath.Join(csvDir, "SALARIES.csv"))
 			mustRun(t, "declare", "--data", data, filepath.Join(csvDir, "declarations", "DS_BULK_202608.txt"),
 				filepath.Join(csvDir, "declarations", "DS_BULK_202609.txt"))
-			list := filepath.Join(data, canariesFile)
+			list := filepath.Join(data, canary.File)
 
 			t.Run("ErrFlags", func(t *testing.T) {
 				for _, args := range [][]string{
@@ -55,8 +57,8 @@ func TestCanaryPlantOnTheCLI(t *testing.T) {
 				if _, err := os.Stat(list); !os.IsNotExist(err) {
 					t.Fatalf("a refused plant wrote %s: %v", list, err)
 				}
-				if refs, err := readCanaries(data); refs != nil || err != nil {
-					t.Fatalf("readCanaries without a list: %v, %v", refs, err)
+				if refs, err := canary.ReadList(data); refs != nil || err != nil {
+					t.Fatalf("ReadList without a list: %v, %v", refs, err)
 				}
 			})
 
@@ -72,7 +74,7 @@ func TestCanaryPlantOnTheCLI(t *testing.T) {
 			if !strings.HasPrefix(string(raw), "# planted ") || !strings.Contains(strings.SplitN(string(raw), "\n", 2)[0], " count 5") {
 				t.Fatalf("the list's header: %q", strings.SplitN(string(raw), "\n", 2)[0])
 			}
-			refs, err := readCanaries(data)
+			refs, err := canary.ReadList(data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,24 +94,20 @@ func TestCanaryPlantOnTheCLI(t *testing.T) {
 					t.Fatalf("reference %q", r)
 				}
 			}
-			if len(employers) != 5 || len(employees) < 5*canaryMinEmployees || len(employees) > 5*canaryMaxEmployees {
+			if len(employers) != 5 || len(employees) < 5*canary.MinEmployees || len(employees) > 5*canary.MaxEmployees {
 				t.Fatalf("%d employers and %d employees listed", len(employers), len(employees))
 			}
 			if !strings.Contains(out, " and "+strconv.Itoa(len(employees))+" insured employees") {
 				t.Fatalf("plant counted otherwise: %s", out)
 			}
 
-			// Every canary through the normal read path: it validates like a real record, and
-			// nothing printed holds one of its personal values.
+			// Nothing printed holds a canary's personal values (read through the gate, revealed).
 			reg, err := openRegistry(context.Background(), &dataFlags{dir: data})
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx := amane.NewContextWithReveal(systemContext(context.Background(), "test"), "*")
 			var secrets []string
-			declared := 0
-			seen := map[int64]bool{}
-			canaryAffs := map[string]bool{}
 			for _, id := range employers {
 				rec, err := reg.store.EmployerByID(ctx, id)
 				if err != nil {
@@ -120,27 +118,8 @@ func TestCanaryPlantOnTheCLI(t *testing.T) {
 					t.Fatal(err)
 				}
 				c := e.Employer
-				if errs := c.Normalize(); len(errs) > 0 {
-					t.Errorf("employer/%d does not validate: %v", id, errs)
-				}
-				// The listing shows validated employments only (a pending one is nobody's employee yet):
-				// the planted size is the store's count, every state.
-				recs, _, err := reg.store.EmployeesOf(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n := len(recs); n < canaryMinEmployees || n > canaryMaxEmployees || len(e.Employees) > n {
-					t.Errorf("employer/%d has %d employees (%d listed)", id, n, len(e.Employees))
-				}
-				canaryAffs[rec.Affiliation] = true
 				secrets = append(secrets, c.Affiliation, c.Name, c.Representative.Surname, c.Representative.CIN, c.Email, c.Phone, c.RIB, c.ICE)
-				for _, emp := range e.Employees {
-					seen[emp.ID] = true
-				}
-				if h, err := reg.gate.DeclarationHistory(ctx, rec.Affiliation); err == nil && len(h) > 0 {
-					declared++
-				}
-				// And through the CLI, as for any employer.
+				// Through the CLI, as for any employer.
 				var shown struct{ Affiliation string }
 				json.Unmarshal([]byte(mustRun(t, "employer", "show", "--data", data, "--affiliation", rec.Affiliation)), &shown)
 				if shown.Affiliation != rec.Affiliation {
@@ -152,22 +131,9 @@ func TestCanaryPlantOnTheCLI(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, j := range emp.Employments {
-					seen[id] = seen[id] || canaryAffs[j.Affiliation]
-				}
-				if !seen[id] {
-					t.Errorf("employee/%d is not an employee of a canary employer", id)
-				}
-				c := *emp
-				if errs := c.Normalize(); len(errs) > 0 {
-					t.Errorf("employee/%d does not validate: %v", id, errs)
-				}
 				secrets = append(secrets, emp.Immatriculation, emp.CIN, emp.Passport, emp.Surname+" "+emp.FirstName)
 			}
 			reg.Close()
-			if declared == 0 {
-				t.Error("no canary employer has a declaration history")
-			}
 			listed := mustRun(t, "canary", "list", "--data", data)
 			for _, s := range secrets {
 				if len(s) >= 4 && (strings.Contains(out, s) || strings.Contains(listed, s)) {
@@ -175,7 +141,7 @@ func TestCanaryPlantOnTheCLI(t *testing.T) {
 				}
 			}
 
-			var entries []canaryEntry
+			var entries []canary.Entry
 			if err := json.Unmarshal([]byte(mustRun(t, "canary", "list", "--data", data, "--json")), &entries); err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +156,7 @@ func TestCanaryPlantOnTheCLI(t *testing.T) {
 
 			// A second plant appends under its own header.
 			mustRun(t, "canary", "plant", "--data", data, "--count", "1", "--employees-per", "4")
-			more, _ := readCanaries(data)
+			more, _ := canary.ReadList(data)
 			if len(more) != len(refs)+5 || strings.Count(mustReadString(t, list), "# planted ") != 2 {
 				t.Fatalf("second plant: %d references", len(more))
 			}
@@ -199,14 +165,14 @@ func TestCanaryPlantOnTheCLI(t *testing.T) {
 			det := sentinel.New(sentinel.DefaultConfig(), more)
 			rs := det.Observe(sentinel.Event{Time: time.Date(2026, 10, 5, 10, 0, 0, 0, time.UTC), Principal: "agent-1", Role: "agent",
 				Home: "CASA-ANFA", Action: "read", Record: refs[len(refs)-1], Purpose: "dossier", Outcome: "allowed"})
-			canary, suspended := false, false
+			touched, suspended := false, false
 			for _, r := range rs {
 				if r.Signal == "canary" {
-					canary = true
+					touched = true
 					suspended = suspended || r.Response == sentinel.Suspend
 				}
 			}
-			if !canary || !suspended {
+			if !touched || !suspended {
 				t.Fatalf("touching a canary: %+v", rs)
 			}
 		})

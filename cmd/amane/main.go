@@ -1,9 +1,14 @@
-// Command amane runs the Amane registry: init, load, synth, show, serve, demo, bench. It only wires
-// the packages together; see docs/architecture.md.
+// Command amane runs the Amane registry. Its commands are listed by `amane help` (the usage below,
+// which TestHelpListsEveryCommand checks against run's switch): demo and init; load, synth, declare,
+// employer and employee show, declaration, employment validate and preetabli; attest and verify;
+// keys, erase, backup and restore; journal; account and token; sentinel and canary; serve. It only
+// wires the packages together; see docs/architecture.md. The benchmarks are a command of their own,
+// cmd/amane-bench, so that this binary does not link them (TestProductionBinaryDeps).
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,11 +41,6 @@ Usage:
                                                     print an insured person (JSON)
   amane serve --data DIR [--addr HOST:PORT]         serve the JSON API
         [--trusted-proxy CIDR]... [--metrics-addr HOST:PORT]
-  amane bench registry --employees N [--db URL]     measure load and lookup, encrypted vs pass-through
-  amane bench gate [--employees N] [--conns 16] [--db URL]
-                                                    gated reads over HTTP vs the same with the gate and journal off
-  amane bench journal [--entries 10000000] [--db URL]
-                                                    journal append rate, proof and checkpoint times at N entries
   amane declare --data DIR FILE... [--report F]   load Damancom declarations (DS_, DSC, or bulk files of many);
                                                     each is checked whole: one with any error is refused, the others stored
   amane declaration show --data DIR --affiliation N --period AAAAMM
@@ -54,8 +54,6 @@ Usage:
                                                     elsewhere) once the declared identity matches the registry's
   amane preetabli --data DIR --affiliation N --period AAAAMM [--out FILE]
                                                     the préétabli CNSS sends the employer (AFFEBDS_ file)
-  amane bench declarations [--employees N] [--db URL]
-                                                    one month of declarations ingested, encrypted vs pass-through; parse MB/s
   amane attest --data DIR --affiliation N [--kind K] [--from P --to P] --out FILE.pdf
                                                     a signed attestation: salaries-declares (nominative, the employer's),
                                                     affiliation-declaration (third parties, no names), salaire (--imm N)
@@ -64,8 +62,6 @@ Usage:
   amane attest revoke --data DIR --reason TEXT CODE
   amane verify (--trust CA.pem | --data DIR) FILE.pdf
                                                     offline: signature, chain, byte range, QR code, visible figures
-  amane bench attest [--employees N] [--count 53574] [--chromium PATH]
-                                                    signed attestations of the largest declarants; vs Chromium HTML→PDF
   amane keys status|rotate|retire VERSION|reindex --data DIR
                                                     key-encryption key versions: list, rotate (online), retire
   amane erase --data DIR --imm N --reason TEXT      erase an insured person (destroy their data key)
@@ -95,6 +91,8 @@ each with the pattern of its references (default: DOS-AAAA/NNNN for dossier, PRE
 Every command that takes --data also takes --db postgres://… (or $AMANE_DATABASE_URL).
 
 The keyring passphrase comes from AMANE_PASSPHRASE or --passphrase-file, never from a flag value.
+
+The benchmarks are a command of their own, outside this binary: go run ./cmd/amane-bench help.
 `
 
 // run is the whole CLI, callable from tests.
@@ -120,7 +118,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "serve":
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "bench":
-		err = cmdBench(ctx, args[1:], stdout, stderr)
+		fmt.Fprintln(stderr, benchMoved)
+		return 2
 	case "keys":
 		err = cmdKeys(ctx, args[1:], stdout, stderr)
 	case "erase":
@@ -170,6 +169,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 var errUsage = errors.New("usage")
 
+// benchMoved answers `amane bench …`: the benchmarks (package bench, with its pass-through wiring and
+// the headless browser it drives) are not linked into the production binary.
+const benchMoved = "amane: the benchmarks are a command of their own, outside this binary: go run ./cmd/amane-bench registry|gate|journal|declarations|attest|sentinel …"
+
 // printError prints an application error's message and every field problem, one per line, the way a
 // compiler does (file:line: field: rule); any other error as it is.
 func printError(w io.Writer, err error) {
@@ -182,4 +185,11 @@ func printError(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintf(w, "amane: %v\n", err)
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -15,6 +15,7 @@ import (
 	"amane/bench"
 )
 
+// cmdBench runs one benchmark: amane-bench registry|gate|journal|declarations|attest|sentinel [flags].
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
@@ -31,9 +32,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if len(args) == 0 || args[0] != "registry" {
-		return fmt.Errorf("%w: amane bench registry --employees N | amane bench gate | amane bench journal | amane bench declarations | amane bench attest | amane bench sentinel", errUsage)
+		return fmt.Errorf("%w: amane-bench registry --employees N | amane-bench gate | amane-bench journal | amane-bench declarations | amane-bench attest | amane-bench sentinel", errUsage)
 	}
-	fs := flag.NewFlagSet("bench registry", flag.ContinueOnError)
+	fs := flag.NewFlagSet("amane-bench registry", flag.ContinueOnError)
 	var cfg bench.RegistryConfig
 	fs.IntVar(&cfg.Employees, "employees", 100000, "insured employees to load")
 	fs.IntVar(&cfg.Employers, "employers", 0, "employers to load (default employees/4)")
@@ -53,9 +54,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return enc.Encode(rep)
 }
 
-// cmdBenchGate: amane bench gate [--employees N] [--db URL] [--conns 16] [--duration 20s] [--rounds 2].
+// cmdBenchGate: amane-bench gate [--employees N] [--db URL] [--conns 16] [--duration 20s] [--rounds 2].
 func cmdBenchGate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench gate", flag.ContinueOnError)
+	fs := flag.NewFlagSet("amane-bench gate", flag.ContinueOnError)
 	var cfg bench.GateConfig
 	fs.IntVar(&cfg.Employees, "employees", 20000, "insured employees to load")
 	fs.IntVar(&cfg.Employers, "employers", 0, "employers to load (default employees/4)")
@@ -87,14 +88,14 @@ func cmdBenchGate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if n := rep.Gated.Errors + rep.Ungated.Errors; n > 0 {
-		return fmt.Errorf("bench gate: %d requests failed (first: %s%s)", n, rep.Gated.FirstError, rep.Ungated.FirstError)
+		return fmt.Errorf("amane-bench gate: %d requests failed (first: %s%s)", n, rep.Gated.FirstError, rep.Ungated.FirstError)
 	}
 	return nil
 }
 
-// cmdBenchJournal: amane bench journal [--entries N] [--db URL].
+// cmdBenchJournal: amane-bench journal [--entries N] [--db URL].
 func cmdBenchJournal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench journal", flag.ContinueOnError)
+	fs := flag.NewFlagSet("amane-bench journal", flag.ContinueOnError)
 	var cfg bench.JournalConfig
 	fs.Int64Var(&cfg.Entries, "entries", 10_000_000, "entries to fill the journal with before measuring")
 	fs.DurationVar(&cfg.FillTimeout, "fill-timeout", 0, "stop the fill after this long and measure at the size reached (0: none)")
@@ -118,9 +119,9 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// cmdBenchDeclarations: amane bench declarations [--employees N] [--db URL].
+// cmdBenchDeclarations: amane-bench declarations [--employees N] [--db URL].
 func cmdBenchDeclarations(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench declarations", flag.ContinueOnError)
+	fs := flag.NewFlagSet("amane-bench declarations", flag.ContinueOnError)
 	var cfg bench.DeclarationsConfig
 	fs.IntVar(&cfg.Employees, "employees", 100000, "insured employees (the breach: 2000000)")
 	fs.IntVar(&cfg.Employers, "employers", 0, "employers (default employees/4)")
@@ -141,9 +142,9 @@ func cmdBenchDeclarations(ctx context.Context, args []string, stdout, stderr io.
 	return printJSON(stdout, rep)
 }
 
-// cmdBenchAttest: amane bench attest [--employees N] [--count 53574] [--chromium PATH].
+// cmdBenchAttest: amane-bench attest [--employees N] [--count 53574] [--chromium PATH].
 func cmdBenchAttest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench attest", flag.ContinueOnError)
+	fs := flag.NewFlagSet("amane-bench attest", flag.ContinueOnError)
 	var cfg bench.AttestConfig
 	fs.IntVar(&cfg.Employees, "employees", 100000, "insured employees (the breach: 2000000)")
 	fs.IntVar(&cfg.Employers, "employers", 0, "employers (default employees/4)")
@@ -164,9 +165,9 @@ func cmdBenchAttest(ctx context.Context, args []string, stdout, stderr io.Writer
 	return printJSON(stdout, rep)
 }
 
-// cmdBenchSentinel: amane bench sentinel [--days 30 --agents 300 --employers 20000] [--employees N] [--db URL].
+// cmdBenchSentinel: amane-bench sentinel [--days 30 --agents 300 --employers 20000] [--employees N] [--db URL].
 func cmdBenchSentinel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench sentinel", flag.ContinueOnError)
+	fs := flag.NewFlagSet("amane-bench sentinel", flag.ContinueOnError)
 	var cfg bench.SentinelConfig
 	fs.IntVar(&cfg.Days, "days", 30, "detector: simulated days")
 	fs.IntVar(&cfg.Agents, "agents", 300, "detector: simulated agents")
@@ -200,7 +201,7 @@ func cmdBenchSentinel(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	for _, r := range rep.Gate.Runs {
 		if n := r.Off.Errors + r.OnEmpty.Errors + r.OnDefault.Errors; n > 0 {
-			return fmt.Errorf("bench sentinel: %d gate calls failed (first: %s%s%s)", n, r.Off.FirstError, r.OnEmpty.FirstError, r.OnDefault.FirstError)
+			return fmt.Errorf("amane-bench sentinel: %d gate calls failed (first: %s%s%s)", n, r.Off.FirstError, r.OnEmpty.FirstError, r.OnDefault.FirstError)
 		}
 	}
 	return nil
