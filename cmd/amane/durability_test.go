@@ -54,7 +54,8 @@ var durRounds = durDefaultRounds
 
 // TestDurabilityUnderSIGKILL cuts the power 6 times on each store: a real `amane serve` process takes
 // a storm of POST /api/v1/employees while a real `amane load` process imports a chunk of SALARIES.csv,
-// and both are SIGKILLed after a random delay (every third time, just after the load exits). After each cut a fresh server must return every write
+// and both are SIGKILLed after a random delay (every third time, just after the load exits). After
+// each cut a fresh server must return every write
 // acknowledged so far (every 201, every load that exited 0), each killed load must be all or nothing,
 // `amane employer show` must decrypt, and the store must be consistent (SQLite integrity_check, no
 // employee without a data key).
