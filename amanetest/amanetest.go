@@ -6,6 +6,7 @@ package amanetest
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -57,13 +58,44 @@ func withJournal(t testing.TB, r *Registry, st Store) {
 // Passphrase is the test keyring's passphrase.
 const Passphrase = "amanetest keyring passphrase"
 
-// Open creates a keyring and a store in t.TempDir() and returns them wired to a gate. The store is
-// closed when the test ends.
+// keyringTemplate is one sealed keyring file per test process, written into each registry's
+// directory: creating a keyring and opening it each derive its file key with Argon2id (64 MiB, 3
+// passes: a tenth of a second or more apiece, seconds on a loaded machine), and a package's tests open
+// hundreds of registries. A copy costs nothing, so each registry pays one derivation, not two. The
+// registries of one process share their keys; each holds its own copy of the file, so that a rotation
+// in one (AddVersion, RemoveVersion) stays there.
+var keyringTemplate struct {
+	once sync.Once
+	file []byte
+	err  error
+}
+
+func newKeyringFile(path string) error {
+	keyringTemplate.once.Do(func() {
+		dir, err := os.MkdirTemp("", "amanetest-keyring-")
+		if err != nil {
+			keyringTemplate.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		kp := filepath.Join(dir, "keyring.json")
+		if keyringTemplate.err = vault.CreateKeyring(kp, []byte(Passphrase)); keyringTemplate.err == nil {
+			keyringTemplate.file, keyringTemplate.err = os.ReadFile(kp)
+		}
+	})
+	if keyringTemplate.err != nil {
+		return keyringTemplate.err
+	}
+	return os.WriteFile(path, keyringTemplate.file, 0o600)
+}
+
+// Open creates a keyring (a copy of the process's template) and a store in t.TempDir() and returns
+// them wired to a gate. The store is closed when the test ends.
 func Open(t testing.TB) *Registry {
 	t.Helper()
 	dir := t.TempDir()
 	kp := filepath.Join(dir, "keyring.json")
-	if err := vault.CreateKeyring(kp, []byte(Passphrase)); err != nil {
+	if err := newKeyringFile(kp); err != nil {
 		t.Fatal(err)
 	}
 	kr, err := vault.OpenKeyring(kp, []byte(Passphrase))

@@ -28,6 +28,7 @@ func run(t *testing.T, cfg sentinel.SimConfig) sentinel.Report {
 func TestProfiles(t *testing.T) {
 	for _, profile := range sentinel.Profiles {
 		t.Run(profile, func(t *testing.T) {
+			t.Parallel() // each profile simulates and replays on its own detector
 			for _, seed := range []uint64{1, 2} {
 				rep := run(t, small(profile, seed))
 				b, _ := json.Marshal(rep)

@@ -19,10 +19,11 @@ import (
 	"amane/web"
 )
 
-// The demo registry: 2,000 employers and 20,000 insured employees, synthetic, seed 1.
+// The demo registry: 2,000 employers and 20,000 insured employees, synthetic, seed 1. (Variables only
+// so that TestDemo builds a smaller one: what it tests is the build and the reuse, not the size.)
+var demoEmployers, demoEmployees = 2000, 20000
+
 const (
-	demoEmployers    = 2000
-	demoEmployees    = 20000
 	demoMonths       = 12 // months of declarations, ending last month
 	demoPassFile     = "DEMO-ONLY-passphrase.txt"
 	demoAccountsFile = "DEMO-ONLY-accounts.txt"

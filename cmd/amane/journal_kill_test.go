@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,29 +21,27 @@ import (
 	"amane/sqlite"
 )
 
-const journalKillRounds = 6
+const journalKillRounds = 4
 
 // TestNoPlaintextWithoutJournalUnderSIGKILL: a real `amane serve` answers revealed reads (CINs in
-// clear) from 8 connections and is SIGKILLed at a random moment, 6 times per store. Every response that
+// clear) from 8 connections and is SIGKILLed at a random moment, 4 times per store. Every response that
 // reached the client with a person's data must have its journal entry (matched by request id) in the
 // store after the kill: the gate appends, durably, before it releases plaintext. The journal must also
 // still verify.
 func TestNoPlaintextWithoutJournalUnderSIGKILL(t *testing.T) {
 	if testing.Short() {
-		t.Skip("SIGKILL journal test: about half a minute per store; skipped with -short")
+		t.Skip("SIGKILL journal test: about 10 s per store; skipped with -short")
 	}
-	bin := filepath.Join(t.TempDir(), "amane")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	t.Parallel() // real processes and their own stores: it overlaps the other SIGKILL test
+	bin := amaneBinary(t)
 	env := []string{"AMANE_PASSPHRASE=" + durPassphrase}
 	for _, kv := range osEnvironWithout("AMANE_") {
 		env = append(env, kv)
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	t.Run("sqlite", func(t *testing.T) { journalKill(t, newDurability(t, bin, env, seed, "")) })
-	t.Run("postgres", func(t *testing.T) { journalKill(t, newDurability(t, bin, env, seed+1, pgtest.URL(t))) })
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); journalKill(t, newDurability(t, bin, env, seed, "")) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); journalKill(t, newDurability(t, bin, env, seed+1, pgtest.URL(t))) })
 }
 
 func journalKill(t *testing.T, d *durability) {
@@ -105,7 +102,7 @@ func journalKill(t *testing.T, d *durability) {
 				}
 			}()
 		}
-		time.Sleep(time.Duration(200+d.rng.IntN(800)) * time.Millisecond)
+		time.Sleep(time.Duration(100+d.rng.IntN(500)) * time.Millisecond)
 		cut.Store(true)
 		srv.cmd.Process.Kill()
 		<-srv.done

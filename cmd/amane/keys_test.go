@@ -67,7 +67,7 @@ func status(t *testing.T, data string) keyStatus {
 func TestRotationUnderLoad(t *testing.T) {
 	eachStore(t, func(t *testing.T, kind string) {
 		t.Setenv("AMANE_PASSPHRASE", "a test passphrase, long enough")
-		data, csvDir, token := newDataDir(t, kind, 20, 1000)
+		data, csvDir, token := newDataDir(t, kind, 20, 300)
 		rows := readCSV(t, filepath.Join(csvDir, "SALARIES.csv"))[1:]
 		aff := rows[0][len(rows[0])-2]
 		url, _, logs, stop := background(t, []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, urlRE)
@@ -140,7 +140,7 @@ func TestRotationUnderLoad(t *testing.T) {
 		}
 		// Writes made after the rotation finished are sealed under version 2 too (the server refreshed).
 		st := status(t, data)
-		if len(st.Versions) != 2 || st.Versions[0].DataKeys != 0 || !st.Versions[1].Current || st.Versions[1].DataKeys < int64(1020)+writes.Load() {
+		if len(st.Versions) != 2 || st.Versions[0].DataKeys != 0 || !st.Versions[1].Current || st.Versions[1].DataKeys < int64(320)+writes.Load() {
 			t.Fatalf("after rotation: %+v", st)
 		}
 		mustRun(t, "keys", "retire", "1", "--data", data)
