@@ -154,7 +154,7 @@ func (c lostCustody) Versions() []uint32 {
 	return slices.DeleteFunc(c.Keyring.Versions(), func(v uint32) bool { return v == 1 })
 }
 
-func (c lostCustody) Unwrap(version uint32, wrapped, ad []byte) ([]byte, error) {
+func (c lostCustody) Unwrap(version uint32, wrapped, ad []byte) (*vault.UnwrappedKey, error) {
 	if version == 1 {
 		return nil, errLost
 	}
