@@ -29,7 +29,7 @@ const (
 	ActionUpdate             Action = "update"
 	ActionValidateEmployment Action = "validate-employment" // a pending employment validated
 	ActionErase              Action = "erase"
-	ActionDeclare            Action = "declare" // a declaration submitted (one entry per line decided)
+	ActionDeclare            Action = "declare" // a declaration submitted, and its decisions
 	// The journal's own views: they release no personal data, and the sentinel does not watch them.
 	ActionAccessLog Action = "access-log" // an insured person's "who accessed my data"
 	ActionProof     Action = "proof"      // an inclusion proof downloaded

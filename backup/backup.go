@@ -26,9 +26,9 @@
 //
 // The first line is the header: the format, when the snapshot was taken (RFC 3339, UTC) and the kind
 // of store it came from ("sqlite" or "postgres"). Then one row per line in the order of
-// amane.BackupStore.Dump (amane.DumpKinds), one consistent snapshot: each row is an amane.DumpItem in JSON with exactly one
-// key set, except that employments carry employee_id and employer_id (amane.Employment keeps its
-// ids out of JSON). The last line is the trailer: the number of rows of each kind and the SHA-256
+// amane.BackupStore.Dump (amane.DumpKinds), one consistent snapshot: each row is an amane.DumpItem in
+// JSON with exactly one key set, except that employments carry employee_id and employer_id
+// (amane.Employment keeps its ids out of JSON). The last line is the trailer: the number of rows of each kind and the SHA-256
 // (hex) of every byte before the trailer, header included. A stream that stops before its trailer,
 // or whose counts or hash disagree, is refused before Restore commits anything. A trailer may leave
 // out kinds added later (account, passkey, token, journal: backups written before accounts arrived;
