@@ -16,7 +16,7 @@ import (
 func TestGateSmall(t *testing.T) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
-			cfg := bench.GateConfig{Employees: 300, Conns: 4, Duration: time.Second, Rounds: 2, Dir: t.TempDir()}
+			cfg := bench.GateConfig{Employees: 300, Conns: 4, Duration: 300 * time.Millisecond, Rounds: 2, Dir: t.TempDir()}
 			if store == "postgres" {
 				cfg.DB = pgtest.Database(t)
 			}
