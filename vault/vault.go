@@ -24,9 +24,10 @@
 // Destroying one wrapped DEK makes that subject's fields unrecoverable (per-person erasure); rotating
 // a KEK rewraps small blobs and never touches the fields.
 //
-// Blind index: HMAC-SHA256(index key, kind ‖ 0x00 ‖ normalized value), truncated to 16 bytes. It allows
-// equality lookups only. Low-entropy values (a CIN, a phone) can be brute-forced by whoever holds the
-// index key, which is why that key lives in the keyring with the KEKs and never in the store.
+// Blind index: HMAC-SHA256(index key, "amane/index/v1" ‖ 0x00 ‖ kind ‖ 0x00 ‖ normalized value),
+// truncated to 16 bytes (vectors-v1.json pins it). It allows equality lookups only. Low-entropy values
+// (a CIN, a phone) can be brute-forced by whoever holds the index key, which is why that key lives in
+// the keyring with the KEKs and never in the store.
 //
 // Opening a field requires an *Opener, which only the gate creates: see NewOpener.
 package vault
