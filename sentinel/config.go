@@ -85,15 +85,18 @@ type Config struct {
 }
 
 // SustainedRule is a one-sided CUSUM of the daily distinct-record count. Each day's count x is measured
-// against ref, the larger of Floor, the principal's own mean daily count (once it has MinDays days of
-// history) and its peers' mean (same role, same home); the new staff member without history is
-// measured against its peers alone. The cumulative excess is S = max(0, S + x/ref − Slack), summed
-// over active days and kept across them; it is also evaluated during the day with the count so far,
-// so that a suspension comes when the reads cross the threshold, not at the next day's first read. The
-// Levels apply to S (in reference days): with the defaults an honest busy day at 2.5× its mean adds
-// 1.25, and a reader at 5× its peers adds 3.75 a day. Only days that stay within Slack × ref enter the own
-// and peer means: a reader in excess does not raise the reference it is measured against. Zero Slack
-// or zero Levels disable it.
+// against ref × activity. ref is the larger of Floor, the principal's own mean daily count (once it
+// has MinDays days of history) and its peers' mean (same role, same home): the new staff member without
+// history is measured against its peers; a principal with neither has no reference yet. activity is
+// how busy the peers were on their last closed day against their own means (the median, within
+// [0.5, 2]): a declaration peak raises everyone's day, and the reference with it. The cumulative excess
+// S = max(0, S + x/(ref × activity) − Slack) is summed over active days and kept across them; during
+// the day it is evaluated with the count so far, so that a suspension comes when the reads cross the
+// threshold, not at the next day's first read. The Levels apply to S (in reference days) once the
+// excess spans more than one day (S > 0 before today): a single day is the baseline's and the
+// windows' to judge. With the defaults an honest busy day at 2.5× its mean adds 1.25, and a reader at
+// 5× its peers adds 3.75 a day. Days enter the own and peer means capped at Slack × ref: a reader in
+// excess does not raise the reference it is measured against. Zero Slack or zero Levels disable it.
 type SustainedRule struct {
 	Slack   float64 `json:"slack"`
 	MinDays int     `json:"min_days"`
@@ -154,11 +157,11 @@ func DefaultConfig() Config {
 			"*": {Alert: 30, Throttle: 60, StepUp: 100, Suspend: 150},
 		},
 		Campaign: CampaignRule{Window: h, Principals: 3},
-		// An honest agent's day is 0.5–1.7× its mean (the declaration peak included): it rarely adds
-		// anything to S; a busy day at 2.5× adds 1.25, three in a row alert; containment starts at 4
-		// (throttle). A reader at 5× its peers is suspended on its second day, at 8× on its first.
-		// The alert on a single day (4.25×) stays above the baseline signal's (4×).
-		Sustained:   SustainedRule{Slack: 1.25, MinDays: 3, Floor: 40, Levels: Levels{Alert: 3, Throttle: 4, StepUp: 5, Suspend: 6}},
+		// An honest agent's day is 0.7–1.3× its mean, scaled by its peers' activity: it rarely adds
+		// anything to S; a busy day at 2.5× adds 1.25, two in a row alert, containment starts at 4
+		// (throttle), four busy days in a row. A reader at 3× alerts on its second day; at 5× it is
+		// suspended on its second or third.
+		Sustained:   SustainedRule{Slack: 1.25, MinDays: 3, Floor: 40, Levels: Levels{Alert: 2.5, Throttle: 4, StepUp: 5, Suspend: 6}},
 		AfterStepUp: 100,
 	}
 }

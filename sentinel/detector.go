@@ -42,6 +42,43 @@ type group struct {
 	// sustained signal.
 	rsum float64
 	rn   int
+	// The members' days against their own references on the last day they closed (cur, of curDay)
+	// and the one before with enough of them (prev): today's activity of the peers, for the sustained
+	// signal (a declaration peak raises every member's day).
+	curDay    int64
+	cur, prev []float64
+}
+
+// record notes a member's closed day against its reference.
+func (g *group) record(day int64, ratio float64) {
+	switch {
+	case day > g.curDay:
+		if len(g.cur) >= 3 {
+			g.prev = g.cur
+		}
+		g.cur, g.curDay = []float64{ratio}, day
+	case day == g.curDay:
+		g.cur = append(g.cur, ratio)
+	}
+}
+
+// activity is the median of the peers' last closed days against their references, within [0.5, 2]; 1
+// with fewer than three of them.
+func (g *group) activity() float64 {
+	r := g.prev
+	if len(g.cur) >= 3 && len(g.cur)*2 >= len(g.prev) {
+		r = g.cur
+	}
+	if len(r) < 3 {
+		return 1
+	}
+	r = slices.Clone(r)
+	slices.Sort(r)
+	m := r[len(r)/2]
+	if len(r)%2 == 0 {
+		m = (m + r[len(r)/2-1]) / 2
+	}
+	return min(max(m, 0.5), 2)
 }
 
 type principal struct {
@@ -79,6 +116,9 @@ type principal struct {
 	inRefGrp bool
 	// afterStepUp: distinct records read while a step-up stands (nil when none stands).
 	afterStepUp map[string]struct{}
+	// activity: the peers' activity when the principal's day began (group.activity), which scales its
+	// reference for the whole day.
+	activity    float64
 	levels      map[string]int
 	firstSignal map[string]time.Time
 }
@@ -276,6 +316,7 @@ func (d *Detector) Observe(e Event) []Response {
 	if day != p.day {
 		d.closeDay(p)
 		p.day = day
+		p.activity = p.grp.activity()
 	}
 	var out []Response
 	emit := func(signal string, lv int, ev map[string]any) {
@@ -407,12 +448,13 @@ func (d *Detector) Observe(e Event) []Response {
 		// Sustained excess: the cumulative excess of the closed days plus today's so far.
 		if d.sustainedOn() {
 			s := d.cfg.Sustained
-			if ref := d.sustainedRef(p); ref > 0 {
+			if ref := d.sustainedRef(p) * p.activity; ref > 0 {
 				n := float64(len(p.today))
-				if v := p.cusum + n/ref - s.Slack; v >= s.Alert {
+				// Only excess that spans days: a day alone is the baseline's and the windows' to judge.
+				if v := p.cusum + n/ref - s.Slack; p.cusum > 0 && v >= s.Alert {
 					d.emitTracked(p, e, "sustained", s.level(v), map[string]any{"distinct_records_today": n,
 						"reference_daily": round1(ref), "own_reference_daily": round1(p.refSum / float64(max(p.refDays, 1))),
-						"own_days": p.refDays, "peers": p.grp.rn, "excess_before_today": round1(p.cusum),
+						"own_days": p.refDays, "peers": p.grp.rn, "peers_activity": round1(p.activity), "excess_before_today": round1(p.cusum),
 						"cumulative_excess": round1(v), "slack": s.Slack, "threshold": s.Levels}, emit)
 				}
 			}
@@ -529,7 +571,11 @@ func (d *Detector) closeDay(p *principal) {
 	if n := len(p.today); n > 0 && d.sustainedOn() {
 		s := d.cfg.Sustained
 		x := float64(n)
+		if p.refDays >= max(s.MinDays, 1) && p.refSum > 0 { // how busy the day was for this member
+			p.grp.record(p.day, x/(p.refSum/float64(p.refDays)))
+		}
 		if ref := d.sustainedRef(p); ref > 0 {
+			ref *= p.activity
 			p.cusum = max(0, p.cusum+x/ref-s.Slack)
 			x = min(x, s.Slack*ref)
 		}
