@@ -214,6 +214,7 @@ func (d *Detector) Lift(principal string) {
 	if p := d.principals[principal]; p != nil {
 		p.suspended = false
 		p.levels = map[string]int{}
+		p.cusum, p.afterStepUp = 0, nil // the excess was reviewed
 	}
 	delete(d.held, principal)
 }

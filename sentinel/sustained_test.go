@@ -238,3 +238,28 @@ func TestUnderThresholds(t *testing.T) {
 		t.Errorf("with the former 30-day suspension at 12,000: %d a day, want 399", n)
 	}
 }
+
+// TestLiftEndsSustained: a principal suspended for sustained excess and lifted by a security officer
+// starts afresh: its next read does not suspend it again on the excess already reviewed.
+func TestLiftEndsSustained(t *testing.T) {
+	d := sentinel.New(sentinel.DefaultConfig(), nil)
+	for day, n := range []int{50, 50, 50, 75} {
+		for i := range n {
+			at := signalDay.Add(time.Duration(day)*24*time.Hour + 9*time.Hour + time.Duration(i)*4*time.Minute)
+			d.Observe(agentRead(at, fmt.Sprintf("emp-%08d", 10000+day*100+i), "CASA-ANFA"))
+		}
+	}
+	day5 := signalDay.Add(4*24*time.Hour + 7*time.Hour)
+	i := 0
+	for ; i < 1000 && !d.Suspended("agent-1"); i++ {
+		d.Observe(agentRead(day5.Add(time.Duration(i)*time.Minute), fmt.Sprintf("emp-%08d", 50000-i), "CASA-ANFA"))
+	}
+	if !d.Suspended("agent-1") || d.Standing("agent-1") != sentinel.Suspend {
+		t.Fatalf("not suspended after %d records on the fifth day", i)
+	}
+	d.Lift("agent-1")
+	d.Observe(agentRead(day5.Add(time.Duration(i)*time.Minute), fmt.Sprintf("emp-%08d", 50000-i), "CASA-ANFA"))
+	if d.Suspended("agent-1") {
+		t.Fatal("suspended again at the first read after Lift")
+	}
+}
