@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -261,5 +263,39 @@ func TestLiftEndsSustained(t *testing.T) {
 	d.Observe(agentRead(day5.Add(time.Duration(i)*time.Minute), fmt.Sprintf("emp-%08d", 50000-i), "CASA-ANFA"))
 	if d.Suspended("agent-1") {
 		t.Fatal("suspended again at the first read after Lift")
+	}
+}
+
+// TestConfigFileSustained: a configuration file written before the sustained signal (no sustained,
+// no after_step_up) still loads, keeping their defaults; a file that sets them is read; a negative
+// slack is refused.
+func TestConfigFileSustained(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	old, err := sentinel.LoadConfig(write("old.json", `{"outside_home":{"alert":50,"throttle":90,"step_up":130,"suspend":210},
+		"volume":[{"window":"10m","alert":60,"throttle":100,"step_up":150,"suspend":200}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := sentinel.DefaultConfig()
+	if old.Sustained != def.Sustained || old.AfterStepUp != def.AfterStepUp || old.OutsideHome.Alert != 50 {
+		t.Errorf("older file: sustained %+v, after_step_up %d, outside_home %+v", old.Sustained, old.AfterStepUp, old.OutsideHome)
+	}
+	set, err := sentinel.LoadConfig(write("new.json", `{"sustained":{"slack":1.5,"min_days":5,"floor":30,"alert":3,"throttle":4,"step_up":5,"suspend":7},"after_step_up":50}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sentinel.SustainedRule{Slack: 1.5, MinDays: 5, Floor: 30, Levels: sentinel.Levels{Alert: 3, Throttle: 4, StepUp: 5, Suspend: 7}}
+	if set.Sustained != want || set.AfterStepUp != 50 {
+		t.Errorf("new file: sustained %+v, after_step_up %d", set.Sustained, set.AfterStepUp)
+	}
+	if _, err := sentinel.LoadConfig(write("bad.json", `{"sustained":{"slack":-1}}`)); err == nil {
+		t.Error("a negative slack was accepted")
 	}
 }
