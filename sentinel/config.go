@@ -74,6 +74,34 @@ type Config struct {
 	Exports map[string]Levels `json:"exports"`
 	// Campaign: this many principals alerted on extraction signals within Window are flagged as one campaign.
 	Campaign CampaignRule `json:"campaign"`
+	// Sustained: cumulative excess over the principal's active days (a one-sided CUSUM), so that a steady
+	// reader at several times its own and its peers' volume is contained within a day or two, however
+	// evenly it spreads its reads. Missing from an older configuration file, it keeps its default.
+	Sustained SustainedRule `json:"sustained"`
+	// AfterStepUp: a principal that reads this many more distinct records while a step-up stands on any
+	// of its signals is suspended. A step-up does not stop an insider, who passes it with their own
+	// passkey; continuing at the level that caused it is what this catches. Zero disables it.
+	AfterStepUp int `json:"after_step_up"`
+}
+
+// SustainedRule is a one-sided CUSUM of the daily distinct-record count. Each day's count x is measured
+// against ref × activity. ref is the larger of Floor, the principal's own mean daily count (once it
+// has MinDays days of history) and its peers' mean (same role, same home): the new staff member without
+// history is measured against its peers; a principal with neither has no reference yet. activity is
+// how busy the peers were on their last closed day against their own means (the median, within
+// [0.5, 2]): a declaration peak raises everyone's day, and the reference with it. The cumulative excess
+// S = max(0, S + x/(ref × activity) − Slack) is summed over active days and kept across them; during
+// the day it is evaluated with the count so far, so that a suspension comes when the reads cross the
+// threshold, not at the next day's first read. The Levels apply to S (in reference days) once the
+// excess spans more than one day (S > 0 before today): a single day is the baseline's and the
+// windows' to judge. With the defaults an honest busy day at 2.5× its mean adds 1.25, and a reader at
+// 5× its peers adds 3.75 a day. Days enter the own and peer means capped at Slack × ref: a reader in
+// excess does not raise the reference it is measured against. Zero Slack or zero Levels disable it.
+type SustainedRule struct {
+	Slack   float64 `json:"slack"`
+	MinDays int     `json:"min_days"`
+	Floor   float64 `json:"floor"`
+	Levels
 }
 
 // BaselineRule compares a principal with its own history and its peers.
@@ -111,7 +139,9 @@ func DefaultConfig() Config {
 			{Window: 10 * m, Levels: Levels{Alert: 60, Throttle: 100, StepUp: 150, Suspend: 200}},
 			{Window: h, Levels: Levels{Alert: 120, Throttle: 180, StepUp: 240, Suspend: 300}},
 			{Window: 24 * h, Levels: Levels{Alert: 400, Throttle: 550, StepUp: 700, Suspend: 800}},
-			{Window: 720 * h, Levels: Levels{Alert: 5000, Throttle: 8000, StepUp: 10000, Suspend: 12000}},
+			// Over 30 days only an alert: sustained excess is bound by Sustained, relative to the
+			// principal's own and its peers' work, not by a monthly figure an insider can stay under.
+			{Window: 720 * h, Levels: Levels{Alert: 5000}},
 		},
 		Baseline:    BaselineRule{MinDays: 3, Floor: 150, Levels: Levels{Alert: 4, Throttle: 6, StepUp: 8}},
 		OutsideHome: Levels{Alert: 40, Throttle: 80, StepUp: 120, Suspend: 200},
@@ -127,6 +157,12 @@ func DefaultConfig() Config {
 			"*": {Alert: 30, Throttle: 60, StepUp: 100, Suspend: 150},
 		},
 		Campaign: CampaignRule{Window: h, Principals: 3},
+		// An honest agent's day is 0.7–1.3× its mean, scaled by its peers' activity: it rarely adds
+		// anything to S; a busy day at 2.5× adds 1.25, two in a row alert, containment starts at 4
+		// (throttle), four busy days in a row. A reader at 3× alerts on its second day; at 5× it is
+		// suspended on its second or third.
+		Sustained:   SustainedRule{Slack: 1.25, MinDays: 3, Floor: 40, Levels: Levels{Alert: 2.5, Throttle: 4, StepUp: 5, Suspend: 6}},
+		AfterStepUp: 100,
 	}
 }
 
@@ -163,6 +199,9 @@ func (c Config) validate() error {
 		errs = append(errs, check("exports "+purpose, l))
 	}
 	errs = append(errs, check("baseline", c.Baseline.Levels), check("outside_home", c.OutsideHome),
-		check("off_hours", c.OffHours.Levels), check("enumeration", c.Enumeration))
+		check("off_hours", c.OffHours.Levels), check("enumeration", c.Enumeration), check("sustained", c.Sustained.Levels))
+	if c.Sustained.Slack < 0 || c.Sustained.Floor < 0 || c.Sustained.MinDays < 0 || c.AfterStepUp < 0 {
+		errs = append(errs, errors.New("sustained, after_step_up: must not be negative"))
+	}
 	return errors.Join(errs...)
 }

@@ -38,6 +38,47 @@ type campaignHit struct {
 type group struct {
 	sum float64
 	n   int
+	// rsum/rn: the same over the members' sustained references (days capped at Slack × ref), for the
+	// sustained signal.
+	rsum float64
+	rn   int
+	// The members' days against their own references on the last day they closed (cur, of curDay)
+	// and the one before with enough of them (prev): today's activity of the peers, for the sustained
+	// signal (a declaration peak raises every member's day).
+	curDay    int64
+	cur, prev []float64
+}
+
+// record notes a member's closed day against its reference.
+func (g *group) record(day int64, ratio float64) {
+	switch {
+	case day > g.curDay:
+		if len(g.cur) >= 3 {
+			g.prev = g.cur
+		}
+		g.cur, g.curDay = []float64{ratio}, day
+	case day == g.curDay:
+		g.cur = append(g.cur, ratio)
+	}
+}
+
+// activity is the median of the peers' last closed days against their references, within [0.5, 2]; 1
+// with fewer than three of them.
+func (g *group) activity() float64 {
+	r := g.prev
+	if len(g.cur) >= 3 && len(g.cur)*2 >= len(g.prev) {
+		r = g.cur
+	}
+	if len(r) < 3 {
+		return 1
+	}
+	r = slices.Clone(r)
+	slices.Sort(r)
+	m := r[len(r)/2]
+	if len(r)%2 == 0 {
+		m = (m + r[len(r)/2-1]) / 2
+	}
+	return min(max(m, 0.5), 2)
 }
 
 type principal struct {
@@ -50,22 +91,34 @@ type principal struct {
 	volume   []distinctWindow
 	denied   []countWindow
 
-	day         int64 // current UTC day number
-	today       map[string]struct{}
-	outside     map[string]struct{}
-	offHours    map[string]struct{}
-	exports     map[string]struct{} // records exported or attested today, whatever the purpose
-	todayHours  [24]int
-	hours       [24]int // reads per hour over closed days
-	hoursTotal  int
-	activeDays  int
-	dailySum    float64
-	baseline    float64 // mean distinct records per active day
-	inGroup     bool
-	enumPrefix  string
-	enumLast    uint64
-	enumRun     int
-	sample      []string // the last few records read, for evidence
+	day        int64 // current UTC day number
+	today      map[string]struct{}
+	outside    map[string]struct{}
+	offHours   map[string]struct{}
+	exports    map[string]struct{} // records exported or attested today, whatever the purpose
+	todayHours [24]int
+	hours      [24]int // reads per hour over closed days
+	hoursTotal int
+	activeDays int
+	dailySum   float64
+	baseline   float64 // mean distinct records per active day
+	inGroup    bool
+	enumPrefix string
+	enumLast   uint64
+	enumRun    int
+	sample     []string // the last few records read, for evidence
+
+	// Sustained excess: the CUSUM over closed active days, and the principal's own reference (days
+	// folded in capped at Slack × ref, so that excess does not raise it).
+	cusum    float64
+	refSum   float64
+	refDays  int
+	inRefGrp bool
+	// afterStepUp: distinct records read while a step-up stands (nil when none stands).
+	afterStepUp map[string]struct{}
+	// activity: the peers' activity when the principal's day began (group.activity), which scales its
+	// reference for the whole day.
+	activity    float64
 	levels      map[string]int
 	firstSignal map[string]time.Time
 }
@@ -161,21 +214,30 @@ func (d *Detector) Lift(principal string) {
 	if p := d.principals[principal]; p != nil {
 		p.suspended = false
 		p.levels = map[string]int{}
+		p.cusum, p.afterStepUp = 0, nil // the excess was reviewed
 	}
 	delete(d.held, principal)
 }
 
-func (d *Detector) principal(e Event) *principal {
-	p := d.principals[e.Principal]
-	if p != nil {
-		return p
-	}
-	key := e.Role + "\x00" + e.Home
+func (d *Detector) group(role, home string) *group {
+	key := role + "\x00" + home
 	g := d.groups[key]
 	if g == nil {
 		g = &group{}
 		d.groups[key] = g
 	}
+	return g
+}
+
+func (d *Detector) principal(e Event) *principal {
+	p := d.principals[e.Principal]
+	if p != nil {
+		if e.Home != p.home && e.Home != "" && e.Role == p.role {
+			d.move(p, e.Home)
+		}
+		return p
+	}
+	g := d.group(e.Role, e.Home)
 	p = &principal{id: e.Principal, role: e.Role, home: e.Home, grp: g, lastSeen: map[string]int64{},
 		today: map[string]struct{}{}, outside: map[string]struct{}{}, offHours: map[string]struct{}{}, exports: map[string]struct{}{},
 		levels: map[string]int{}, day: -1 << 62}
@@ -187,6 +249,56 @@ func (d *Detector) principal(e Event) *principal {
 	}
 	d.principals[e.Principal] = p
 	return p
+}
+
+// move takes a principal whose home changed (staff moved to another agency) to its new peers: its own
+// history goes with it, its share of the old group's means leaves that group.
+func (d *Detector) move(p *principal, home string) {
+	old, g := p.grp, d.group(p.role, home)
+	if p.inGroup {
+		old.sum -= p.baseline
+		old.n--
+		g.sum += p.baseline
+		g.n++
+	}
+	if p.inRefGrp {
+		r := p.refSum / float64(p.refDays)
+		old.rsum -= r
+		old.rn--
+		g.rsum += r
+		g.rn++
+	}
+	p.home, p.grp = home, g
+}
+
+// sustainedRef is what a day of the principal is measured against: the larger of the floor, its own
+// reference (once it has MinDays days) and its peers'; 0 when it has neither (no reference yet).
+func (d *Detector) sustainedRef(p *principal) float64 {
+	s := d.cfg.Sustained
+	ref := 0.0
+	if p.grp.rn > 0 {
+		ref = p.grp.rsum / float64(p.grp.rn)
+	}
+	if p.refDays >= max(s.MinDays, 1) {
+		ref = max(ref, p.refSum/float64(p.refDays))
+	}
+	if ref == 0 {
+		return 0
+	}
+	return max(ref, s.Floor)
+}
+
+func (d *Detector) sustainedOn() bool {
+	s := d.cfg.Sustained
+	return s.Slack > 0 && s.Levels != (Levels{})
+}
+
+func maxLevel(p *principal) int {
+	lv := 0
+	for _, l := range p.levels {
+		lv = max(lv, l)
+	}
+	return lv
 }
 
 // Observe takes the next event (in time order) and returns the responses it causes, in escalating order.
@@ -205,6 +317,7 @@ func (d *Detector) Observe(e Event) []Response {
 	if day != p.day {
 		d.closeDay(p)
 		p.day = day
+		p.activity = p.grp.activity()
 	}
 	var out []Response
 	emit := func(signal string, lv int, ev map[string]any) {
@@ -246,6 +359,7 @@ func (d *Detector) Observe(e Event) []Response {
 	// scope lets it reach anyone else.
 	own := e.Role == "employer" && e.Home != "" && e.RecordHome == e.Home && e.Outcome != amane.OutcomeDenied
 	reading := reaches(e) && e.Role != "system" && !own
+	steppedUp := reading && d.cfg.AfterStepUp > 0 && maxLevel(p) == 3
 	if reading && !slices.Contains(p.sample, e.Record) { // the last few distinct records
 		p.sample = append(p.sample, e.Record)
 		if len(p.sample) > 5 {
@@ -332,6 +446,21 @@ func (d *Detector) Observe(e Event) []Response {
 				"peers": p.grp.n, "ratio": round1(ratio), "threshold": b.Levels}, emit)
 		}
 
+		// Sustained excess: the cumulative excess of the closed days plus today's so far.
+		if d.sustainedOn() {
+			s := d.cfg.Sustained
+			if ref := d.sustainedRef(p) * p.activity; ref > 0 {
+				n := float64(len(p.today))
+				// Only excess that spans days: a day alone is the baseline's and the windows' to judge.
+				if v := p.cusum + n/ref - s.Slack; p.cusum > 0 && v >= s.Alert {
+					d.emitTracked(p, e, "sustained", s.level(v), map[string]any{"distinct_records_today": n,
+						"reference_daily": round1(ref), "own_reference_daily": round1(p.refSum / float64(max(p.refDays, 1))),
+						"own_days": p.refDays, "peers": p.grp.rn, "peers_activity": round1(p.activity), "excess_before_today": round1(p.cusum),
+						"cumulative_excess": round1(v), "slack": s.Slack, "threshold": s.Levels}, emit)
+				}
+			}
+		}
+
 		// Outside the principal's home (a record whose home the feed does not know is not counted).
 		if e.RecordHome != "" && e.RecordHome != e.Home {
 			p.outside[e.Record] = struct{}{}
@@ -375,6 +504,20 @@ func (d *Detector) Observe(e Event) []Response {
 		n := float64(len(p.exports))
 		d.emitTracked(p, e, "exports", l.level(n), map[string]any{"window": "day", "purpose": e.Purpose,
 			"distinct_records_exported_or_attested": n, "threshold": l}, emit)
+	}
+
+	// Reading on after a step-up: the step-up did not stop the principal.
+	if steppedUp && !p.suspended {
+		if p.afterStepUp == nil {
+			p.afterStepUp = map[string]struct{}{}
+		}
+		p.afterStepUp[e.Record] = struct{}{}
+		if n := len(p.afterStepUp); n >= d.cfg.AfterStepUp {
+			emit("after-step-up", 4, map[string]any{"distinct_records_after_step_up": float64(n), "threshold": d.cfg.AfterStepUp})
+		}
+	}
+	if p.afterStepUp != nil && maxLevel(p) < 3 {
+		p.afterStepUp = nil
 	}
 
 	if c := d.campaign(e, out); c != nil {
@@ -426,6 +569,35 @@ func (d *Detector) campaign(e Event, out []Response) *Response {
 
 // closeDay folds the principal's finished day into its history, and its peers'.
 func (d *Detector) closeDay(p *principal) {
+	if n := len(p.today); n > 0 && d.sustainedOn() {
+		s := d.cfg.Sustained
+		x := float64(n)
+		if p.refDays >= max(s.MinDays, 1) && p.refSum > 0 { // how busy the day was for this member
+			p.grp.record(p.day, x/(p.refSum/float64(p.refDays)))
+		}
+		if ref := d.sustainedRef(p); ref > 0 {
+			ref *= p.activity
+			p.cusum = max(0, p.cusum+x/ref-s.Slack)
+			x = min(x, s.Slack*ref)
+		}
+		old := 0.0
+		if p.refDays > 0 {
+			old = p.refSum / float64(p.refDays)
+		}
+		p.refSum += x
+		p.refDays++
+		if p.refDays >= max(s.MinDays, 1) {
+			if !p.inRefGrp {
+				p.inRefGrp = true
+				p.grp.rn++
+				old = 0
+			}
+			p.grp.rsum += p.refSum/float64(p.refDays) - old
+		}
+		if p.levels["sustained"] > 0 && p.cusum < s.Alert/2 {
+			delete(p.levels, "sustained")
+		}
+	}
 	if n := len(p.today); n > 0 {
 		p.activeDays++
 		p.dailySum += float64(n)

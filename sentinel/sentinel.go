@@ -14,7 +14,8 @@
 // time is RFC 3339; role is agent, supervisor, employer, insured, integration or system; action is read,
 // search, export (a file written out whole: a declaration file, a préétabli), write or attest; home is
 // the principal's agency (or its affiliation, for an employer user); record_home is the record's. Every
-// record reached by read, search, export or attest counts in the same windows. A response is
+// record reached by read, search, export or attest counts in the same windows. A principal whose home
+// changes (staff moved to another agency) is compared with its new peers from then on. A response is
 //
 //	{"time":…,"principal":…,"response":"alert|throttle|step_up|suspend","signal":…,"evidence":{…}}
 //

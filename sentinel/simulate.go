@@ -13,7 +13,25 @@ import (
 )
 
 // Attack profiles understood by Simulate.
-var Profiles = []string{"none", "cnss-2024", "spread", "integration-dump", "employer-probe", "curious-insider"}
+//
+// The steady profiles read all day, every working day, inside their own agency and in office hours, in
+// place of their honest work from the attack's start: "patient" (Accounts agents at Rate times the
+// larger of their own usual and their peers' daily distinct records — several times both), "case-forger" (the same reads, each under a purpose that changes, as an
+// agent covering them with cases it opens itself would; the events carry no case, so it is contained by
+// behaviour alone) and "under-thresholds" (Accounts agents reading, evenly over office hours, just under
+// every fixed volume threshold of the Config that suspends — the relative ones, baseline and sustained,
+// depend on peers it does not see).
+var Profiles = []string{"none", "cnss-2024", "spread", "integration-dump", "employer-probe", "curious-insider",
+	"patient", "under-thresholds", "case-forger"}
+
+// steady reports whether profile is one of the steady profiles.
+func steady(profile string) bool {
+	return profile == "patient" || profile == "under-thresholds" || profile == "case-forger"
+}
+
+// honestDistinct is the share of an honest agent's simulated events that reach a record not read
+// earlier the same day (measured over 30 days, 300 agents, 20,000 employers: 0.85).
+const honestDistinct = 0.85
 
 // SimConfig sizes a simulation. It is deterministic: the same config gives the same events.
 type SimConfig struct {
@@ -23,6 +41,36 @@ type SimConfig struct {
 	Attack    string
 	Seed      uint64
 	Start     time.Time // a Monday; zero means 2024-11-04, when the 2024 extraction began
+	// Steady profiles: how many accounts (zero: 10) and, for patient and case-forger, at how many times
+	// the larger of their own usual and their peers' daily distinct records (zero: 5).
+	Accounts int
+	Rate     float64
+	// Config is what under-thresholds reads under; nil means DefaultConfig.
+	Config *Config
+}
+
+// UnderThresholds is the number of distinct records a day, read evenly over 8 office hours, that stays
+// just under every fixed volume threshold of c that suspends: for a window of a day or more, one under
+// its suspension spread over the window's days; for a shorter window, one under it per window of the
+// office day. 0 when no such threshold is set.
+func UnderThresholds(c Config) int {
+	best := 0.0
+	for _, r := range c.Volume {
+		if r.Suspend <= 0 {
+			continue
+		}
+		w := time.Duration(r.Window)
+		var daily float64
+		if w >= 24*time.Hour {
+			daily = (r.Suspend - 1) * float64(24*time.Hour) / float64(w)
+		} else {
+			daily = (r.Suspend - 1) * float64(8*time.Hour) / float64(w)
+		}
+		if best == 0 || daily < best {
+			best = daily
+		}
+	}
+	return int(best)
 }
 
 // Truth is what the simulation knows and the detector does not: who attacks, from when, and the canaries.
@@ -67,6 +115,25 @@ func Simulate(cfg SimConfig) (iter.Seq[Event], Truth, error) {
 	}
 	if cfg.Days < 1 || cfg.Agents < 3 || cfg.Employers < 10 {
 		return nil, Truth{}, fmt.Errorf("need at least 1 day, 3 agents and 10 employers")
+	}
+	if cfg.Accounts < 0 || cfg.Rate < 0 {
+		return nil, Truth{}, fmt.Errorf("accounts and rate must not be negative")
+	}
+	if cfg.Accounts == 0 {
+		cfg.Accounts = 10
+	}
+	if cfg.Rate == 0 {
+		cfg.Rate = 5
+	}
+	underDaily := 0
+	if cfg.Attack == "under-thresholds" {
+		c := DefaultConfig()
+		if cfg.Config != nil {
+			c = *cfg.Config
+		}
+		if underDaily = UnderThresholds(c); underDaily == 0 {
+			return nil, Truth{}, fmt.Errorf("under-thresholds: the configuration has no volume threshold that suspends")
+		}
 	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Date(2024, 11, 4, 0, 0, 0, 0, time.UTC)
@@ -130,6 +197,8 @@ func Simulate(cfg SimConfig) (iter.Seq[Event], Truth, error) {
 		attackers = rng.Perm(cfg.Agents)[:min(20, cfg.Agents/3)]
 	case "integration-dump":
 		truth.Attackers = []string{"integration-7f3a"}
+	case "patient", "under-thresholds", "case-forger":
+		attackers = rng.Perm(cfg.Agents)[:min(cfg.Accounts, cfg.Agents/3)]
 	case "employer-probe":
 		probeEmployer = rng.IntN(cfg.Employers)
 		truth.Attackers = []string{"empuser-" + reg.affRef(probeEmployer)[4:]}
@@ -138,6 +207,24 @@ func Simulate(cfg SimConfig) (iter.Seq[Event], Truth, error) {
 		truth.Attackers = append(truth.Attackers, agentName(a))
 	}
 	attackSeed := rng.Uint64()
+	// The steady attackers' peers: the mean daily rate of the honest agents of each agency.
+	steadyAttacker := map[int]bool{}
+	if steady(cfg.Attack) {
+		for _, a := range attackers {
+			steadyAttacker[a] = true
+		}
+	}
+	peerRate := make([]float64, nAg)
+	peerN := make([]int, nAg)
+	for i := range cfg.Agents {
+		if !steadyAttacker[i] {
+			peerRate[agentHome[i]] += agentRate[i]
+			peerN[agentHome[i]]++
+		}
+	}
+	for a := range peerRate {
+		peerRate[a] /= float64(max(peerN[a], 1))
+	}
 
 	seq := func(yield func(Event) bool) {
 		rng := rand.New(rand.NewPCG(cfg.Seed+1, attackSeed))
@@ -170,8 +257,12 @@ func Simulate(cfg SimConfig) (iter.Seq[Event], Truth, error) {
 				}
 				return at(8.5, 16.5)
 			}
+			attacking := d >= a0 && d < a0+attackDays
 			if working {
 				for i := range cfg.Agents {
+					if attacking && steadyAttacker[i] {
+						continue // its attack replaces its honest work
+					}
 					n := int(agentRate[i] * peak * (0.7 + 0.6*rng.Float64()))
 					home := agentHome[i]
 					for range n {
@@ -241,8 +332,33 @@ func Simulate(cfg SimConfig) (iter.Seq[Event], Truth, error) {
 			}
 
 			// The attack.
-			if d >= a0 && d < a0+attackDays {
+			if attacking {
 				switch cfg.Attack {
+				case "patient", "case-forger", "under-thresholds":
+					if !working {
+						break
+					}
+					for _, a := range attackers {
+						home := agentHome[a]
+						n := underDaily
+						if cfg.Attack != "under-thresholds" {
+							n = int(cfg.Rate*max(agentRate[a], peerRate[home])*peak*honestDistinct + 0.5)
+						}
+						for j := range n {
+							k := reg.byAgency[home][rng.IntN(len(reg.byAgency[home]))]
+							t := at(8.5, 16.5)
+							purpose := "dossier"
+							if cfg.Attack == "under-thresholds" { // evenly spread, so that no short window fills
+								t = date.Add(8*time.Hour + 30*time.Minute + time.Duration(j)*8*time.Hour/time.Duration(n)).Truncate(time.Second)
+							}
+							if cfg.Attack == "case-forger" {
+								purpose = purposes[j%len(purposes)]
+							}
+							evs = append(evs, Event{Time: t, Principal: agentName(a), Role: "agent",
+								Home: reg.agencies[home], Action: "read", Record: reg.empRef(k),
+								RecordHome: reg.empAgency(k), Purpose: purpose, Outcome: "allowed"})
+						}
+					}
 				case "cnss-2024", "spread":
 					if !working {
 						break

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"amane/sentinel"
 )
@@ -15,7 +16,7 @@ import (
 // cmdSentinel replays an event file through the detector, or simulates traffic and an attack and reports.
 func cmdSentinel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "replay" && args[0] != "simulate") {
-		return fmt.Errorf("%w: amane sentinel replay --events FILE.jsonl [--canaries FILE] [--config FILE] | amane sentinel simulate --days 30 --agents 300 --employers 20000 --attack PROFILE --seed S [--events-out FILE]", errUsage)
+		return fmt.Errorf("%w: amane sentinel replay --events FILE.jsonl [--canaries FILE] [--config FILE] | amane sentinel simulate --days 30 --agents 300 --employers 20000 --attack PROFILE [--accounts N] [--rate R] --seed S [--events-out FILE]", errUsage)
 	}
 	fs := flag.NewFlagSet("sentinel "+args[0], flag.ContinueOnError)
 	eventsPath := fs.String("events", "", "replay: the events, one JSON object a line, in time order")
@@ -24,7 +25,10 @@ func cmdSentinel(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	days := fs.Int("days", 30, "simulate: days")
 	agents := fs.Int("agents", 300, "simulate: agents")
 	employers := fs.Int("employers", 20000, "simulate: employers")
-	attack := fs.String("attack", "none", "simulate: attack profile")
+	attack := fs.String("attack", "none", "simulate: attack profile, one of "+strings.Join(sentinel.Profiles, ", "))
+	fs.StringVar(attack, "profile", "none", "simulate: the same as --attack")
+	accounts := fs.Int("accounts", 10, "simulate: patient, under-thresholds, case-forger: attacking accounts")
+	rate := fs.Float64("rate", 5, "simulate: patient, case-forger: reads as a multiple of the peers' (3, 5, 8)")
 	seed := fs.Uint64("seed", 1, "simulate: seed")
 	eventsOut := fs.String("events-out", "", "simulate: also write the events (JSONL)")
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
@@ -79,7 +83,11 @@ func cmdSentinel(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	}
 
-	events, truth, err := sentinel.Simulate(sentinel.SimConfig{Days: *days, Agents: *agents, Employers: *employers, Attack: *attack, Seed: *seed})
+	if *accounts < 1 || *rate <= 0 {
+		return fmt.Errorf("%w: --accounts must be at least 1 and --rate positive", errUsage)
+	}
+	events, truth, err := sentinel.Simulate(sentinel.SimConfig{Days: *days, Agents: *agents, Employers: *employers, Attack: *attack, Seed: *seed,
+		Accounts: *accounts, Rate: *rate, Config: &cfg})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
