@@ -138,15 +138,15 @@ func (c *Case) Normalize() []FieldError {
 	}
 	for _, p := range c.Staff {
 		if !ValidPrincipalRef(p) {
-			errs.add("staff", "each must be account/ID or token/ID")
+			errs.add("staff", "each must be a principal id: account/ID, token/ID, operator:…")
 			break
 		}
 	}
 	if c.Team != "" {
 		errs.agency("team", c.Team)
 	}
-	if !ValidPrincipalRef(c.OpenedBy) && c.OpenedBy != RoleSystem {
-		errs.add("opened_by", "must be account/ID, token/ID or system")
+	if !ValidPrincipalRef(c.OpenedBy) {
+		errs.add("opened_by", "must be a principal id: account/ID, token/ID, operator:…")
 	}
 	if !ValidCaseOrigin(c.Origin) {
 		errs.add("origin", "must be one of "+strings.Join(CaseOrigins, ", ")+", or declaration/ID, imm_request/ID")
@@ -158,8 +158,8 @@ func (c *Case) Normalize() []FieldError {
 		if _, err := time.Parse(time.RFC3339, c.Closed); err != nil {
 			errs.add("closed", "must be an RFC 3339 time")
 		}
-		if !ValidPrincipalRef(c.ClosedBy) && c.ClosedBy != RoleSystem {
-			errs.add("closed_by", "must be account/ID, token/ID or system")
+		if !ValidPrincipalRef(c.ClosedBy) {
+			errs.add("closed_by", "must be a principal id: account/ID, token/ID, operator:…")
 		}
 	}
 	return errs
@@ -186,11 +186,17 @@ func ValidRecordRef(s string) bool {
 	return ok && (kind == "employee" || kind == "employer") && positiveID(id)
 }
 
-// ValidPrincipalRef reports whether s is a principal id: "account/ID" or "token/ID".
+// ValidPrincipalRef reports whether s is a principal id as the gate names principals: "account/ID",
+// "token/ID", or a kind and a short code ("operator:3fa2c1d04b9e", "cli:case") — never a login or
+// a name.
 func ValidPrincipalRef(s string) bool {
-	kind, id, ok := strings.Cut(s, "/")
-	return ok && (kind == "account" || kind == "token") && positiveID(id)
+	if kind, id, ok := strings.Cut(s, "/"); ok {
+		return (kind == "account" || kind == "token") && positiveID(id)
+	}
+	return principalCodeRE.MatchString(s)
 }
+
+var principalCodeRE = regexp.MustCompile(`^[a-z]{2,16}:[a-z0-9-]{1,32}$`)
 
 // ValidCaseOrigin reports whether s is an origin: a code of CaseOrigins or KIND/ID.
 func ValidCaseOrigin(s string) bool {
@@ -263,7 +269,7 @@ func CheckCaseAssignment(staff []string, team string) error {
 	}
 	for _, p := range staff {
 		if !ValidPrincipalRef(p) {
-			errs.add("staff", "each must be account/ID or token/ID")
+			errs.add("staff", "each must be a principal id: account/ID, token/ID, operator:…")
 			break
 		}
 	}
