@@ -145,7 +145,7 @@ func (c *Case) Normalize() []FieldError {
 	if c.Team != "" {
 		errs.agency("team", c.Team)
 	}
-	if !ValidPrincipalRef(c.OpenedBy) {
+	if !validActor(c.OpenedBy) {
 		errs.add("opened_by", "must be a principal id: account/ID, token/ID, operator:…")
 	}
 	if !ValidCaseOrigin(c.Origin) {
@@ -158,7 +158,7 @@ func (c *Case) Normalize() []FieldError {
 		if _, err := time.Parse(time.RFC3339, c.Closed); err != nil {
 			errs.add("closed", "must be an RFC 3339 time")
 		}
-		if !ValidPrincipalRef(c.ClosedBy) {
+		if !validActor(c.ClosedBy) {
 			errs.add("closed_by", "must be a principal id: account/ID, token/ID, operator:…")
 		}
 	}
@@ -197,6 +197,12 @@ func ValidPrincipalRef(s string) bool {
 }
 
 var principalCodeRE = regexp.MustCompile(`^[a-z]{2,16}:[a-z0-9-]{1,32}$`)
+
+// actorRE is who may have opened or closed a case: a principal id, or the CLI's system principal
+// with its command ("cli:case open"); the gate sets it, nobody types it.
+var actorRE = regexp.MustCompile(`^[a-z]{2,16}:[a-z0-9 -]{1,32}$`)
+
+func validActor(s string) bool { return ValidPrincipalRef(s) || actorRE.MatchString(s) }
 
 // ValidCaseOrigin reports whether s is an origin: a code of CaseOrigins or KIND/ID.
 func ValidCaseOrigin(s string) bool {
