@@ -295,3 +295,19 @@ func CheckCaseRecord(record string) error {
 	}
 	return nil
 }
+
+// CaseService opens, assigns, closes and lists cases through the door (package gate implements it;
+// the web and the CLI call it). Each method says which codes it returns.
+type CaseService interface {
+	// OpenCase opens c (type, number, origin, records, staff, team) and sets its id, opener and
+	// opening time. EINVALID, EFORBIDDEN, ENOTFOUND (a record unknown or out of scope), ECONFLICT.
+	OpenCase(ctx context.Context, c *Case) error
+	// AssignCase assigns staff and/or a team to an open case. EINVALID, EFORBIDDEN, ENOTFOUND, ECONFLICT.
+	AssignCase(ctx context.Context, number string, staff []string, team string) error
+	// CloseCase closes an open case. ENOTFOUND, ECONFLICT.
+	CloseCase(ctx context.Context, number string) error
+	// Case returns a case the principal may act on. ENOTFOUND.
+	Case(ctx context.Context, number string) (*Case, error)
+	// Cases lists open cases the principal may act on, oldest first.
+	Cases(ctx context.Context, f CaseFilter, limit int) ([]Case, error)
+}

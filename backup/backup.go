@@ -61,6 +61,7 @@ import (
 	"maps"
 	"path"
 	"reflect"
+	"slices"
 	"time"
 
 	"amane"
@@ -95,6 +96,10 @@ const (
 // optionalKinds are kinds added after the v1 vector: the trailer names them only when the backup
 // holds rows of them, so that a store without any writes the same bytes as before.
 var optionalKinds = []string{KindCase}
+
+// Optional reports whether kind is one a summary leaves out when the backup holds none of it (a
+// kind added after v1: its absence is how every older backup reads).
+func Optional(kind string) bool { return slices.Contains(optionalKinds, kind) }
 
 // Kinds lists the row kinds in dump order: amane.DumpKinds, which the stores' table lists follow.
 var Kinds = amane.DumpKinds

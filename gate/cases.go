@@ -311,3 +311,5 @@ func (g *Gate) Cases(ctx context.Context, f amane.CaseFilter, limit int) ([]aman
 	}
 	return g.store.OpenCases(ctx, f, limit)
 }
+
+var _ amane.CaseService = (*Gate)(nil)
