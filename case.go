@@ -257,7 +257,8 @@ type CaseStore interface {
 	AssignCase(ctx context.Context, id int64, staff []string, team string) error
 	// AddCaseRecord adds a record to an open case. EINVALID, ENOTFOUND, ECONFLICT if closed.
 	AddCaseRecord(ctx context.Context, id int64, record string) error
-	// CloseCase closes an open case at a time by a principal. ENOTFOUND, ECONFLICT if closed already.
+	// CloseCase closes an open case at a time (RFC 3339) by a principal. EINVALID, ENOTFOUND,
+	// ECONFLICT if closed already.
 	CloseCase(ctx context.Context, id int64, by, at string) error
 	// OpenCases returns the open cases the filter selects, by id, at most limit (capped at MaxPage).
 	OpenCases(ctx context.Context, f CaseFilter, limit int) ([]Case, error)
@@ -284,6 +285,21 @@ func CheckCaseAssignment(staff []string, team string) error {
 	}
 	if len(errs) > 0 {
 		return Invalid("This assignment cannot be stored as given.", errs...)
+	}
+	return nil
+}
+
+// CheckCaseClosing validates who closes a case and when.
+func CheckCaseClosing(by, at string) error {
+	var errs fieldErrors
+	if !validActor(by) {
+		errs.add("closed_by", "must be a principal id: account/ID, token/ID, operator:…")
+	}
+	if _, err := time.Parse(time.RFC3339, at); err != nil {
+		errs.add("closed", "must be an RFC 3339 time")
+	}
+	if len(errs) > 0 {
+		return Invalid("This closing cannot be stored as given.", errs...)
 	}
 	return nil
 }

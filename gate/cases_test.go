@@ -241,6 +241,20 @@ func TestCaseActsAreJournaledWithTheNumber(t *testing.T) {
 		if got, err := r.Store.CaseByNumber(context.Background(), "CTL-2026/0042"); err != nil || got.Open() || got.ClosedBy != cf.agent.ID {
 			t.Fatalf("closed case: %+v (%v)", got, err)
 		}
+		// The insured person sees the case in "who accessed my data": opened, assigned, closed.
+		log, err := cf.gate.AccessLog(amanetest.As(&amane.Principal{ID: "account/77", Role: amane.RoleInsured, EmployeeID: cf.casa}), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, e := range log {
+			if e.Reference == "CTL-2026/0042" && e.Outcome == amane.OutcomeAllowed {
+				seen = append(seen, string(e.Action))
+			}
+		}
+		if !slices.Equal(seen, []string{"case-open", "case-assign", "case-close"}) {
+			t.Fatalf("the person's access log shows the case as %v", seen)
+		}
 	})
 }
 

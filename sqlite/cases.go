@@ -145,6 +145,9 @@ func (s *Store) AddCaseRecord(ctx context.Context, id int64, record string) erro
 
 // CloseCase implements amane.CaseStore.
 func (s *Store) CloseCase(ctx context.Context, id int64, by, at string) error {
+	if err := amane.CheckCaseClosing(by, at); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := openCase(ctx, tx, id); err != nil {
 			return err

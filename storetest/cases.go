@@ -141,6 +141,8 @@ func testCases(t *testing.T, s Store) {
 		code(t, s.CloseCase(ctx, a, "account/9", "2026-11-24T10:00:00Z"), "")
 		code(t, s.CloseCase(ctx, a, "account/9", "2026-11-24T11:00:00Z"), amane.ECONFLICT)
 		code(t, s.CloseCase(ctx, c+100, "account/9", "2026-11-24T11:00:00Z"), amane.ENOTFOUND)
+		code(t, s.CloseCase(ctx, b, "Fatima Alaoui", "2026-11-24T11:00:00Z"), amane.EINVALID)
+		code(t, s.CloseCase(ctx, b, "account/9", "demain"), amane.EINVALID)
 		// A closed case gains no staff and no record: what is closed binds no read.
 		code(t, s.AssignCase(ctx, a, []string{"account/5"}, ""), amane.ECONFLICT)
 		code(t, s.AddCaseRecord(ctx, a, "employee/5"), amane.ECONFLICT)
