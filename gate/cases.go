@@ -261,6 +261,35 @@ func (g *Gate) AssignCase(ctx context.Context, number string, staff []string, te
 	return d.grant(ctx, c.Records, nil, "case assigned")
 }
 
+// AddCaseRecord adds a record (an internal reference) to an open case: like an assignment, a
+// supervisor's act (the operator's for its batch jobs), on a record in the principal's scope; an
+// agent widens no case, not even its own. Journaled as an assignment, against the record added. EINVALID,
+// ENOTFOUND (the case, or a record unknown or out of scope), ECONFLICT (closed).
+func (g *Gate) AddCaseRecord(ctx context.Context, number, record string) error {
+	d, err := g.begin(ctx, actCaseAssign)
+	if err != nil {
+		return err
+	}
+	if err := amane.CheckCaseRecord(record); err != nil {
+		return d.invalidInput(ctx, "record", err)
+	}
+	c, err := g.caseInReach(ctx, d, number)
+	if err != nil {
+		return err
+	}
+	rule, err := g.caseRecordInScope(ctx, d, record)
+	if err != nil {
+		return err
+	}
+	if err := g.store.AddCaseRecord(ctx, c.ID, record); err != nil {
+		if amane.ErrorCode(err) == amane.ECONFLICT {
+			return d.deny(ctx, record, "case closed", err)
+		}
+		return err
+	}
+	return d.grant(ctx, []string{record}, nil, "record added to the case ("+rule+")")
+}
+
 // CloseCase closes an open case: an agent one assigned to it, a supervisor any (but batch jobs), the
 // operator its batch jobs. ENOTFOUND, ECONFLICT (closed already).
 func (g *Gate) CloseCase(ctx context.Context, number string) error {

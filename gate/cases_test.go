@@ -281,3 +281,38 @@ func TestCaseNumberIsNoIdentifier(t *testing.T) {
 		}
 	})
 }
+
+// TestCaseAddRecord: an agent widens its own case to a record of another agency (to cover reads of
+// it later): refused, as any assignment by an agent. A supervisor adds a record, journaled against
+// that record with the case number; a closed case gains none.
+func TestCaseAddRecord(t *testing.T) {
+	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
+		cf := newCaseFixture(t, r)
+		if err := cf.gate.OpenCase(cf.agentCtx, request("PRE-2026/0007", "employee/"+itoa(cf.casa))); err != nil {
+			t.Fatal(err)
+		}
+		rabat := "employee/" + itoa(cf.rabat)
+		if err := cf.gate.AddCaseRecord(cf.agentCtx, "PRE-2026/0007", rabat); amane.ErrorCode(err) != amane.EFORBIDDEN {
+			t.Fatalf("an agent widens its case: %v", err)
+		}
+		if err := cf.gate.AddCaseRecord(cf.supervCtx, "PRE-2026/0007", "employee/999999"); amane.ErrorCode(err) != amane.ENOTFOUND {
+			t.Fatalf("an unknown record added: %v", err)
+		}
+		if err := cf.gate.AddCaseRecord(cf.supervCtx, "PRE-2026/0007", rabat); err != nil {
+			t.Fatal(err)
+		}
+		if e := last(t, r, cf.superv.ID); e.Action != amane.ActionCaseAssign || e.Outcome != journal.Allowed || e.Record != rabat || e.Reference != "PRE-2026/0007" {
+			t.Fatalf("added record journaled as %+v", e)
+		}
+		got, err := r.Store.CaseByNumber(context.Background(), "PRE-2026/0007")
+		if err != nil || !got.Concerns(rabat) {
+			t.Fatalf("case after the addition: %+v (%v)", got, err)
+		}
+		if err := cf.gate.CloseCase(cf.supervCtx, "PRE-2026/0007"); err != nil {
+			t.Fatal(err)
+		}
+		if err := cf.gate.AddCaseRecord(cf.supervCtx, "PRE-2026/0007", "employer/"+itoa(cf.casaEmployer)); amane.ErrorCode(err) != amane.ECONFLICT {
+			t.Fatalf("a record added to a closed case: %v", err)
+		}
+	})
+}

@@ -99,7 +99,7 @@ func cmdCaseOpen(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func cmdCaseAssign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const use = "amane case assign --data DIR --number N [--staff P]... [--team AGENCY]"
+	const use = "amane case assign --data DIR --number N [--staff P]... [--team AGENCY] [--employee IMM | --employer AFF | --record REF]..."
 	fs := flag.NewFlagSet("case assign", flag.ContinueOnError)
 	var d dataFlags
 	d.register(fs)
@@ -107,10 +107,13 @@ func cmdCaseAssign(ctx context.Context, args []string, stdout, stderr io.Writer)
 	team := fs.String("team", "", "the agency whose staff the case is assigned to")
 	var staff listFlag
 	fs.Var(&staff, "staff", "a principal assigned: account/ID or token/ID (repeatable)")
+	var recs caseRecords
+	recs.register(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if *number == "" || (len(staff) == 0 && *team == "") || fs.NArg() > 0 {
+	nrecs := len(recs.employees) + len(recs.employers) + len(recs.refs)
+	if *number == "" || (len(staff) == 0 && *team == "" && nrecs == 0) || fs.NArg() > 0 {
 		return fmt.Errorf("%w: %s", errUsage, use)
 	}
 	reg, err := openRegistry(ctx, &d)
@@ -118,8 +121,20 @@ func cmdCaseAssign(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer reg.Close()
-	if err := reg.gate.AssignCase(systemContext(ctx, "case assign"), *number, staff, *team); err != nil {
+	sys := systemContext(ctx, "case assign")
+	records, err := recs.resolve(sys, reg)
+	if err != nil {
 		return err
+	}
+	if len(staff) > 0 || *team != "" {
+		if err := reg.gate.AssignCase(sys, *number, staff, *team); err != nil {
+			return err
+		}
+	}
+	for _, rec := range records {
+		if err := reg.gate.AddCaseRecord(sys, *number, rec); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "Case %s assigned.\n", *number)
 	return nil

@@ -50,12 +50,12 @@ func TestCaseOnTheCLI(t *testing.T) {
 	if !strings.Contains(out, "PRE-2026/0001") {
 		t.Fatalf("case open printed %q", out)
 	}
-	mustRun(t, "case", "assign", "--data", data, "--number", "PRE-2026/0001", "--staff", "token/3", "--team", "CASA-ANFA")
+	mustRun(t, "case", "assign", "--data", data, "--number", "PRE-2026/0001", "--staff", "token/3", "--team", "CASA-ANFA", "--record", "employer/2")
 	var c amane.Case
 	if err := json.Unmarshal([]byte(mustRun(t, "case", "show", "--data", data, "--number", "PRE-2026/0001")), &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Type != amane.CaseRequest || !slices.Equal(c.Records, []string{"employee/2", "employer/1"}) || !slices.Equal(c.Staff, []string{"token/3"}) ||
+	if c.Type != amane.CaseRequest || !slices.Equal(c.Records, []string{"employee/2", "employer/1", "employer/2"}) || !slices.Equal(c.Staff, []string{"token/3"}) ||
 		c.Team != "CASA-ANFA" || c.OpenedBy != "cli:case open" || c.Origin != "guichet" || !c.Open() {
 		t.Fatalf("case show: %+v", c)
 	}

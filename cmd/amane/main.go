@@ -88,7 +88,7 @@ Usage:
                                                     reclamation (REC-), controle (CTL-), contentieux (CTX-), droits (DRT-),
                                                     traitement (TRT-); origins guichet, courrier, portail, telephone,
                                                     mission, planification, declaration/ID, imm_request/ID
-  amane case assign --data DIR --number N [--staff account/N]... [--team AGENCY]
+  amane case assign --data DIR --number N [--staff account/N]... [--team AGENCY] [--employee IMM | --employer AFF | --record REF]...
   amane case close --data DIR --number N
   amane case list --data DIR [--staff P] [--team AGENCY] [--employee IMM | --employer AFF | --record REF] [--limit N]
   amane case show --data DIR --number N             open cases (JSON); every act journaled with the case number
