@@ -30,6 +30,12 @@ const (
 	ActionValidateEmployment Action = "validate-employment" // a pending employment validated
 	ActionErase              Action = "erase"
 	ActionDeclare            Action = "declare" // a declaration submitted, and its decisions
+	// Cases (dossiers, issue 14): opened, assigned, closed, and a refused look at them. Each entry
+	// names the case by its number (Reference) and the type's purpose (Purpose).
+	ActionCaseOpen   Action = "case-open"
+	ActionCaseAssign Action = "case-assign"
+	ActionCaseClose  Action = "case-close"
+	ActionCaseList   Action = "case-list"
 	// The journal's own views: they release no personal data, and the sentinel does not watch them.
 	ActionAccessLog Action = "access-log" // an insured person's "who accessed my data"
 	ActionProof     Action = "proof"      // an inclusion proof downloaded
@@ -67,6 +73,10 @@ var actionTable = []struct{ action, watched Action }{
 	{ActionValidateEmployment, ActionWrite},
 	{ActionErase, ActionWrite},
 	{ActionDeclare, ActionWrite},
+	{ActionCaseOpen, ActionWrite},
+	{ActionCaseAssign, ActionWrite},
+	{ActionCaseClose, ActionWrite},
+	{ActionCaseList, ActionWrite},
 	{ActionAccessLog, ""},
 	{ActionProof, ""},
 	{ActionJournal, ""},

@@ -121,6 +121,8 @@ func Conflict(field string) *Error {
 		return &Error{Code: ECONFLICT, Message: "This period is declared already: send a complementary declaration.", Fields: []FieldError{{Field: field, Rule: "is declared already"}}}
 	case "history_key":
 		return &Error{Code: ECONFLICT, Message: "Another writer declared one of these people at the same time, or the person was erased.", Fields: []FieldError{{Field: field, Rule: "exists already or the person was erased"}}}
+	case "number":
+		return &Error{Code: ECONFLICT, Message: "A case with this number exists already.", Fields: []FieldError{{Field: field, Rule: "exists already"}}}
 	case "code":
 		return &Error{Code: ECONFLICT, Message: "This verification code exists already.", Fields: []FieldError{{Field: field, Rule: "exists already"}}}
 	}

@@ -136,7 +136,7 @@ type BackupStore interface {
 	// in an order Restore can insert: the order of DumpKinds (agencies, employers, employees,
 	// employments, operator tokens, erasures, settings, accounts, passkeys, tokens, journal entries,
 	// journal hashes, checkpoints, other data keys (history, request), immatriculation requests,
-	// declarations, attestations, alerts).
+	// declarations, attestations, alerts, cases).
 	Dump(ctx context.Context, fn func(*DumpItem) error) error
 	// BeginRestore starts a restore: one transaction for the whole restore (so that a bad backup
 	// writes nothing), committed by Restorer.Commit.
@@ -208,6 +208,8 @@ type DumpItem struct {
 	ImmRequest  *ImmRequestRecord  `json:"imm_request,omitempty"`
 	Attestation *AttestationRecord `json:"attestation,omitempty"`
 	Alert       *SecurityAlert     `json:"security_alert,omitempty"`
+	// Case is a dossier with its records and staff (issue 14); backups before cases hold none.
+	Case *Case `json:"case,omitempty"`
 }
 
 // JournalRow is one row of the access journal's tables, as a backup carries it: an entry (Index,
@@ -273,7 +275,7 @@ type Restorer interface {
 // one ordered list of its tables in this order, which both its Dump and its Restorer read: a new
 // table is a DumpItem field, a kind here, and one entry in each store's list.
 var DumpKinds = []string{"agency", "employer", "employee", "employment", "operator_token", "erasure", "setting",
-	"account", "passkey", "token", "journal", "data_key", "imm_request", "declaration", "attestation", "security_alert"}
+	"account", "passkey", "token", "journal", "data_key", "imm_request", "declaration", "attestation", "security_alert", "case"}
 
 // Kind returns the kind of the one field set (its JSON key), or an error if there is not exactly one.
 func (it *DumpItem) Kind() (string, error) {

@@ -32,7 +32,8 @@
 // (hex) of every byte before the trailer, header included. A stream that stops before its trailer,
 // or whose counts or hash disagree, is refused before Restore commits anything. A trailer may leave
 // out kinds added later (account, passkey, token, journal: backups written before accounts arrived;
-// security_alert: before the sentinel's alerts were carried), which then count zero; a kind the reader does not know is refused.
+// security_alert: before the sentinel's alerts were carried; case, which the writer names only when
+// there are cases), which then count zero; a kind the reader does not know is refused.
 //
 // The access journal travels as its stored rows (entries with their record reference, the Merkle
 // tree's stored hashes, the signed checkpoints), not recomputed: the restored journal verifies
@@ -57,8 +58,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"reflect"
+	"slices"
 	"time"
 
 	"amane"
@@ -87,7 +90,16 @@ const (
 	KindDeclaration   = "declaration"
 	KindAttestation   = "attestation"
 	KindAlert         = "security_alert"
+	KindCase          = "case" // issue 14; a trailer leaves it out when there is none (optionalKinds)
 )
+
+// optionalKinds are kinds added after the v1 vector: the trailer names them only when the backup
+// holds rows of them, so that a store without any writes the same bytes as before.
+var optionalKinds = []string{KindCase}
+
+// Optional reports whether kind is one a summary leaves out when the backup holds none of it (a
+// kind added after v1: its absence is how every older backup reads).
+func Optional(kind string) bool { return slices.Contains(optionalKinds, kind) }
 
 // Kinds lists the row kinds in dump order: amane.DumpKinds, which the stores' table lists follow.
 var Kinds = amane.DumpKinds
@@ -149,6 +161,7 @@ type row struct {
 	Declaration   *amane.DeclarationRecord `json:"declaration,omitempty"`
 	Attestation   *amane.AttestationRecord `json:"attestation,omitempty"`
 	Alert         *amane.SecurityAlert     `json:"security_alert,omitempty"`
+	Case          *amane.Case              `json:"case,omitempty"`
 }
 
 type employment struct {
@@ -161,7 +174,7 @@ type employment struct {
 func toRow(it *amane.DumpItem) (*row, string, error) {
 	r := &row{Agency: it.Agency, Employer: it.Employer, Employee: it.Employee, OperatorToken: it.OperatorToken, Erasure: it.Erasure, Setting: it.Setting,
 		Account: it.Account, Passkey: it.Passkey, Token: it.Token, Journal: it.Journal,
-		DataKey: it.DataKey, ImmRequest: it.ImmRequest, Declaration: it.Declaration, Attestation: it.Attestation, Alert: it.Alert}
+		DataKey: it.DataKey, ImmRequest: it.ImmRequest, Declaration: it.Declaration, Attestation: it.Attestation, Alert: it.Alert, Case: it.Case}
 	if e := it.Employee; e != nil && (e.Imm == nil || e.Surname == nil || e.FirstName == nil) {
 		// An erased person's NOT NULL fields are empty; SQLite reads an empty BLOB as nil, which
 		// PostgreSQL would take for NULL.
@@ -204,6 +217,7 @@ func (r *row) kind() (string, error) {
 	set(r.Declaration != nil, KindDeclaration)
 	set(r.Attestation != nil, KindAttestation)
 	set(r.Alert != nil, KindAlert)
+	set(r.Case != nil, KindCase)
 	if n != 1 {
 		return "", fmt.Errorf("a row must have exactly one kind, this one has %d", n)
 	}
@@ -213,7 +227,7 @@ func (r *row) kind() (string, error) {
 func (r *row) item() *amane.DumpItem {
 	it := &amane.DumpItem{Agency: r.Agency, Employer: r.Employer, Employee: r.Employee, OperatorToken: r.OperatorToken, Erasure: r.Erasure, Setting: r.Setting,
 		Account: r.Account, Passkey: r.Passkey, Token: r.Token, Journal: r.Journal,
-		DataKey: r.DataKey, ImmRequest: r.ImmRequest, Declaration: r.Declaration, Attestation: r.Attestation, Alert: r.Alert}
+		DataKey: r.DataKey, ImmRequest: r.ImmRequest, Declaration: r.Declaration, Attestation: r.Attestation, Alert: r.Alert, Case: r.Case}
 	if j := r.Employment; j != nil {
 		it.Employment = &amane.Employment{EmployeeID: j.EmployeeID, EmployerID: j.EmployerID, Since: j.Since, State: j.State}
 	}
@@ -283,7 +297,13 @@ func Write(ctx context.Context, store amane.BackupStore, w io.Writer, recipients
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	sum.SHA256 = hex.EncodeToString(h.Sum(nil))
-	t, _ := json.Marshal(trailer{End: true, Rows: sum.Rows, SHA256: sum.SHA256})
+	rows := maps.Clone(sum.Rows)
+	for _, k := range optionalKinds {
+		if rows[k] == 0 {
+			delete(rows, k)
+		}
+	}
+	t, _ := json.Marshal(trailer{End: true, Rows: rows, SHA256: sum.SHA256})
 	if _, err := aw.Write(append(t, '\n')); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}

@@ -224,6 +224,11 @@ func TestBackupRestore(t *testing.T) {
 		if _, err := r.Store.AddToken(ctx, &amane.Token{Hash: bytes.Repeat([]byte{8}, 32), Role: amane.RoleIntegration, Expires: "2030-01-01T00:00:00Z"}); err != nil {
 			t.Fatal(err)
 		}
+		// A case (issue 14): the backup carries it, and the restore keeps it.
+		if _, err := r.Store.CreateCase(ctx, &amane.Case{Type: amane.CaseRequest, Number: "PRE-2026/0001", Records: []string{"employee/2", "employer/1"},
+			Staff: []string{"account/1"}, Team: "CASA-ANFA", Opened: "2026-11-23T09:00:00Z", OpenedBy: "account/1", Origin: "guichet"}); err != nil {
+			t.Fatal(err)
+		}
 		// A declaration (history keys, sealed lines) and an attestation of the first employer.
 		row, err := csv.NewReader(strings.NewReader(lines[5])).Read()
 		if err != nil {
@@ -253,7 +258,7 @@ func TestBackupRestore(t *testing.T) {
 		file, wrote := write(t, r.Store, id)
 		if wrote.Source != r.Kind || wrote.Rows[KindEmployee] != 150 || wrote.Rows[KindErasure] != 1 || wrote.Rows[KindEmployer] != 12 || wrote.Rows[KindSetting] != 1 ||
 			wrote.Rows[KindAccount] != 1 || wrote.Rows[KindPasskey] != 1 || wrote.Rows[KindToken] != 1 || wrote.Rows[KindJournal] == 0 ||
-			wrote.Rows[KindDeclaration] != 1 || wrote.Rows[KindAttestation] != 1 || wrote.Rows[KindImmRequest] != 1 || wrote.Rows[KindDataKey] == 0 ||
+			wrote.Rows[KindDeclaration] != 1 || wrote.Rows[KindAttestation] != 1 || wrote.Rows[KindImmRequest] != 1 || wrote.Rows[KindDataKey] == 0 || wrote.Rows[KindCase] != 1 ||
 			wrote.KeyVersions[1] != 12+149+wrote.Rows[KindDataKey] {
 			t.Fatalf("summary %+v", wrote)
 		}

@@ -70,6 +70,7 @@ type Store interface {
 	amane.KeyStore
 	amane.AttestationStore
 	amane.AlertStore
+	amane.CaseStore
 	Dump(ctx context.Context, fn func(*amane.DumpItem) error) error
 }
 

@@ -146,6 +146,13 @@ var dumpTables = []table{
 			return &amane.DumpItem{Alert: a}, err
 		},
 		func(l *loader, it *amane.DumpItem) error { return l.PutAlert(it.Alert) }},
+	// Cases last: they name records and principals by reference only.
+	{"case", `SELECT ` + caseCols + ` FROM cases c ORDER BY c.id`,
+		func(r pgx.Rows) (*amane.DumpItem, error) {
+			c, err := scanCase(r)
+			return &amane.DumpItem{Case: c}, err
+		},
+		func(l *loader, it *amane.DumpItem) error { return l.PutCase(it.Case) }},
 }
 
 func putJournal(l *loader, it *amane.DumpItem) error { return l.PutJournal(*it.Journal) }

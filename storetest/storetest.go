@@ -30,6 +30,7 @@ type Store interface {
 	amane.KeyStore
 	amane.AttestationStore
 	amane.AlertStore
+	amane.CaseStore
 	amane.JournalStore
 	amane.LoadStore
 	amane.BackupStore
@@ -56,6 +57,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Declarations", func(t *testing.T) { testDeclarations(t, open) })
 	t.Run("Attestations", func(t *testing.T) { testAttestations(t, open) })
 	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open(t)) })
+	t.Run("Cases", func(t *testing.T) { testCases(t, open(t)) })
 }
 
 // Employer returns a record whose sealed and index fields are recognisable byte strings.
@@ -826,6 +828,14 @@ func testDumpRestore(t *testing.T, s, empty Store) {
 	if n != 1 {
 		t.Fatalf("lifted %d alerts, want 1", n)
 	}
+	// Cases: one open with staff and a team, one closed (a restore keeps both, closed stays closed).
+	c1, err := s.CreateCase(ctx, &amane.Case{Type: amane.CaseRequest, Number: "PRE-2026/0001", Records: []string{"employee/1", "employer/1"},
+		Staff: []string{"account/2"}, Team: "CASA-ANFA", Opened: "2026-11-23T09:00:00Z", OpenedBy: "account/2", Origin: "guichet"})
+	code(t, err, "")
+	c2, err := s.CreateCase(ctx, &amane.Case{Type: amane.CaseControl, Number: "CTL-2026/0002", Records: []string{"employer/1"},
+		Opened: "2026-11-23T09:30:00Z", OpenedBy: "account/9", Origin: "mission"})
+	code(t, err, "")
+	code(t, s.CloseCase(ctx, c2, "account/9", "2026-11-23T12:00:00Z"), "")
 
 	dump := func(st Store) []*amane.DumpItem {
 		var out []*amane.DumpItem
@@ -856,8 +866,8 @@ func testDumpRestore(t *testing.T, s, empty Store) {
 		}
 		kinds[kind]++
 	}
-	if len(kinds) != 14 {
-		t.Fatalf("dump covered %d kinds of row, want 14: %v", len(kinds), kinds)
+	if len(kinds) != 15 {
+		t.Fatalf("dump covered %d kinds of row, want 15: %v", len(kinds), kinds)
 	}
 	// The rows come in the order of amane.DumpKinds, the order a restore inserts them in.
 	last := 0
@@ -884,6 +894,17 @@ func testDumpRestore(t *testing.T, s, empty Store) {
 	}
 	if open, err := empty.OpenAlerts(ctx, ""); err != nil || len(open) != 2 || open[1].Response != "suspend" || open[1].Principal != "account/2" {
 		t.Fatalf("restored alerts in force: %+v (%v)", open, err)
+	}
+	if open, err := empty.OpenCases(ctx, amane.CaseFilter{Record: "employee/1"}, 0); err != nil || len(open) != 1 || open[0].ID != c1 ||
+		!slices.Equal(open[0].Staff, []string{"account/2"}) || open[0].Team != "CASA-ANFA" || len(open[0].Records) != 2 {
+		t.Fatalf("restored open cases: %+v (%v)", open, err)
+	}
+	if got, err := empty.CaseByNumber(ctx, "CTL-2026/0002"); err != nil || got.ID != c2 || got.Open() || got.ClosedBy != "account/9" {
+		t.Fatalf("restored closed case: %+v (%v)", got, err)
+	}
+	if id, err := empty.CreateCase(ctx, &amane.Case{Type: amane.CaseComplaint, Number: "REC-2026/0003", Records: []string{"employer/1"},
+		Opened: "2026-11-24T09:00:00Z", OpenedBy: "account/2", Origin: "courrier"}); err != nil || id != c2+1 {
+		t.Fatalf("case after restore: id %d (%v), want %d", id, err, c2+1)
 	}
 	if id, err := empty.AddAlert(ctx, &amane.SecurityAlert{Time: "2026-11-24T09:00:00Z", Principal: "account/3", Response: "alert",
 		Signal: "volume", Evidence: json.RawMessage(`{}`), Journal: 3}); err != nil || id != 4 {
@@ -935,6 +956,8 @@ func deref(it *amane.DumpItem) any {
 		return *it.Attestation
 	case it.Alert != nil:
 		return *it.Alert
+	case it.Case != nil:
+		return *it.Case
 	}
 	return *it.Erasure
 }

@@ -416,6 +416,7 @@ func TestOpenAPISchemaFields(t *testing.T) {
 		{"AttestationMonth", reflect.TypeFor[attest.Month]()},
 		{"AttestationSummary", reflect.TypeFor[attest.Summary]()},
 		{"Verification", reflect.TypeFor[web.Verification]()},
+		{"Case", reflect.TypeFor[amane.Case]()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) {

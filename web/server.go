@@ -136,6 +136,10 @@ var Routes = []string{
 	"GET /api/v1/journal/proof/{index}",
 	"GET /api/v1/security/alerts",
 	"POST /api/v1/security/lift",
+	"GET /api/v1/cases",
+	"POST /api/v1/cases",
+	"POST /api/v1/cases/assign",
+	"POST /api/v1/cases/close",
 }
 
 func (s *Server) routes() {
@@ -158,6 +162,7 @@ func (s *Server) routes() {
 	}
 	maps.Copy(h, s.declarationRoutes())
 	maps.Copy(h, s.attestationRoutes())
+	maps.Copy(h, s.caseRoutes())
 	for _, p := range Routes {
 		s.mux.HandleFunc(p, h[p])
 	}

@@ -322,6 +322,9 @@ func printSummary(w io.Writer, sum *backup.Summary) {
 func rowCounts(sum *backup.Summary) string {
 	var parts []string
 	for _, k := range backup.Kinds {
+		if sum.Rows[k] == 0 && backup.Optional(k) {
+			continue // a kind added after v1, absent: printed as every older version did
+		}
 		parts = append(parts, fmt.Sprintf("%s %d", k, sum.Rows[k]))
 	}
 	return strings.Join(parts, ", ")

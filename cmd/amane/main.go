@@ -1,7 +1,7 @@
 // Command amane runs the Amane registry. Its commands are listed by `amane help` (the usage below,
 // which TestHelpListsEveryCommand checks against run's switch): demo and init; load, synth, declare,
 // employer and employee show, declaration, employment validate and preetabli; attest and verify;
-// keys, erase, backup and restore; journal; account and token; sentinel and canary; serve. It only
+// keys, erase, backup and restore; journal; account and token; sentinel and canary; case; serve. It only
 // wires the packages together; see docs/architecture.md. The benchmarks are a command of their own,
 // cmd/amane-bench, so that this binary does not link them (TestProductionBinaryDeps).
 package main
@@ -82,6 +82,16 @@ Usage:
   amane sentinel replay --events F.jsonl [--canaries F] [--config F] | simulate --days 30 --agents 300 --employers 20000 --attack P --seed S [--events-out F]
   amane canary plant --data DIR --count N [--employees-per K] | list --data DIR [--json]
                                                     plant canary employers and insured people (listed in DIR/canaries); list them
+  amane case open --data DIR --type T --number XXX-AAAA/NNNN --origin O (--employee IMM | --employer AFF | --record REF)...
+        [--staff account/N]... [--team AGENCY]
+                                                    open a case (dossier): types immatriculation (DOS-), demande (PRE-),
+                                                    reclamation (REC-), controle (CTL-), contentieux (CTX-), droits (DRT-),
+                                                    traitement (TRT-); origins guichet, courrier, portail, telephone,
+                                                    mission, planification, declaration/ID, imm_request/ID
+  amane case assign --data DIR --number N [--staff account/N]... [--team AGENCY] [--employee IMM | --employer AFF | --record REF]...
+  amane case close --data DIR --number N
+  amane case list --data DIR [--staff P] [--team AGENCY] [--employee IMM | --employer AFF | --record REF] [--limit N]
+  amane case show --data DIR --number N             open cases (JSON); every act journaled with the case number
 
 Roles: agent (--agency), supervisor, employer (--affiliation), insured (--imm), dpo, security, auditor.
 Staff state a purpose for every access to personal data (HTTP headers X-Amane-Purpose, X-Amane-Reference);
@@ -150,6 +160,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdSentinel(ctx, args[1:], stdout, stderr)
 	case "canary":
 		err = cmdCanary(ctx, args[1:], stdout, stderr)
+	case "case":
+		err = cmdCase(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
