@@ -49,7 +49,7 @@ type group struct {
 	cur, prev []float64
 }
 
-// record notes a member's closed day against its reference.
+// record notes a member's closed day against its own mean (how busy the day was for it).
 func (g *group) record(day int64, ratio float64) {
 	switch {
 	case day > g.curDay:
@@ -62,7 +62,7 @@ func (g *group) record(day int64, ratio float64) {
 	}
 }
 
-// activity is the median of the peers' last closed days against their references, within [0.5, 2]; 1
+// activity is the median of the peers' last closed days against their own means, within [0.5, 2]; 1
 // with fewer than three of them.
 func (g *group) activity() float64 {
 	r := g.prev

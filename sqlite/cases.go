@@ -157,16 +157,30 @@ func (s *Store) CloseCase(ctx context.Context, id int64, by, at string) error {
 	})
 }
 
-// OpenCases implements amane.CaseStore.
+// OpenCases implements amane.CaseStore. The query is built from the filter's fields, so that a
+// record's cases are found through case_records' index on record, not by scanning every open case.
 func (s *Store) OpenCases(ctx context.Context, f amane.CaseFilter, limit int) ([]amane.Case, error) {
 	if limit <= 0 || limit > amane.MaxPage {
 		limit = amane.MaxPage
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.closed IS NULL
-		AND (?1 = '' OR EXISTS (SELECT 1 FROM case_records r WHERE r.case_id = c.id AND r.record = ?1))
-		AND ((?2 = '' AND ?3 = '') OR (?2 != '' AND EXISTS (SELECT 1 FROM case_staff s WHERE s.case_id = c.id AND s.principal = ?2))
-			OR (?3 != '' AND c.team = ?3))
-		ORDER BY c.id LIMIT ?4`, f.Record, f.Principal, f.Team, limit)
+	q, args := `SELECT `+caseCols+` FROM cases c WHERE c.closed IS NULL`, []any{}
+	if f.Record != "" {
+		q += ` AND c.id IN (SELECT case_id FROM case_records WHERE record = ?)`
+		args = append(args, f.Record)
+	}
+	switch {
+	case f.Principal != "" && f.Team != "":
+		q += ` AND (c.id IN (SELECT case_id FROM case_staff WHERE principal = ?) OR c.team = ?)`
+		args = append(args, f.Principal, f.Team)
+	case f.Principal != "":
+		q += ` AND c.id IN (SELECT case_id FROM case_staff WHERE principal = ?)`
+		args = append(args, f.Principal)
+	case f.Team != "":
+		q += ` AND c.team = ?`
+		args = append(args, f.Team)
+	}
+	// At most eight query texts: each is prepared once per reader connection (readRows).
+	rows, err := s.readRows(ctx, q+` ORDER BY c.id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
