@@ -192,3 +192,24 @@ func RequestIDFromContext(ctx context.Context) string {
 	s, _ := ctx.Value(requestIDKey{}).(string)
 	return s
 }
+
+// BreakGlass is a staff member's written reason to read a record outside any case assigned to them
+// (hors dossier, issue 14): the web takes it from the X-Amane-Break-Glass header, the CLI from
+// --break-glass. The gate checks it (10 to 200 characters, no person's identifier) and journals it
+// only when its case binding is on (gate.UseCaseBinding).
+type BreakGlass struct {
+	Reason string
+}
+
+type breakGlassKey struct{}
+
+// NewContextWithBreakGlass returns ctx carrying a break-the-glass reason.
+func NewContextWithBreakGlass(ctx context.Context, b BreakGlass) context.Context {
+	return context.WithValue(ctx, breakGlassKey{}, b)
+}
+
+// BreakGlassFromContext returns the break-the-glass reason carried by ctx, the zero value if none.
+func BreakGlassFromContext(ctx context.Context) BreakGlass {
+	b, _ := ctx.Value(breakGlassKey{}).(BreakGlass)
+	return b
+}

@@ -31,6 +31,9 @@ func (g *Gate) employerRead(ctx context.Context, d *decision, affiliation string
 	if err != nil {
 		return nil, err
 	}
+	if rule, err = d.bind(ctx, employerRef(r.ID), rule); err != nil {
+		return nil, err
+	}
 	// The employees stay sealed until the page is decided: only the page's are journaled and opened.
 	recs, jobs, err := g.store.EmployeesOf(ctx, r.ID)
 	if err != nil {

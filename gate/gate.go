@@ -83,6 +83,7 @@ type Gate struct {
 	jstore   journal.Store
 	purposes []amane.PurposeChoice
 	sentinel Sentinel
+	binding  *binding // nil: reads are not bound to cases (UseCaseBinding)
 	Now      amane.Clock
 }
 

@@ -122,6 +122,9 @@ func (g *Gate) readEmployee(ctx context.Context, d *decision, r *amane.EmployeeR
 	if !ok {
 		return nil, d.refuseOutOfScope(ctx, employeeRef(r.ID), rule)
 	}
+	if rule, err = d.bind(ctx, employeeRef(r.ID), rule); err != nil {
+		return nil, err
+	}
 	if err := d.grant(ctx, []string{employeeRef(r.ID)}, d.fieldsShown(employeeClear, amane.FieldCIN, amane.FieldPassport), rule); err != nil {
 		return nil, err
 	}
