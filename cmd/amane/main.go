@@ -41,6 +41,7 @@ Usage:
                                                     print an insured person (JSON)
   amane serve --data DIR [--addr HOST:PORT]         serve the JSON API
         [--trusted-proxy CIDR]... [--metrics-addr HOST:PORT]
+        [--case-binding [--break-glass-per-day N]]  staff reads bound to their open cases, or a reason
   amane declare --data DIR FILE... [--report F]   load Damancom declarations (DS_, DSC, or bulk files of many);
                                                     each is checked whole: one with any error is refused, the others stored
   amane declaration show --data DIR --affiliation N --period AAAAMM

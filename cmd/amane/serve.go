@@ -15,6 +15,7 @@ import (
 
 	"amane/alert"
 	"amane/canary"
+	"amane/gate"
 	"amane/sentinel"
 	"amane/web"
 )
@@ -32,6 +33,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	webhookSecret := fs.String("webhook-secret-file", "", "the webhook's HMAC secret, in a file")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "a proxy (CIDR or address; repeatable, or comma-separated) whose X-Forwarded-For names the client, for the sign-in and /verify throttles; without it, the direct peer is the client")
+	caseBinding := fs.Bool("case-binding", false, "bind staff reads of a record to an open case assigned to the reader (the reference stated), or to a written break-the-glass reason (X-Amane-Break-Glass), at most --break-glass-per-day per account; off by default")
+	glassPerDay := fs.Int("break-glass-per-day", gate.DefaultBreakGlassPerDay, "with --case-binding: reads hors dossier allowed per account and UTC day")
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address (e.g. 127.0.0.1:9090), for a security officer's, auditor's or operator's bearer token; off by default, never on --addr")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -40,11 +43,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("%w: --trusted-proxy takes CIDRs or addresses (10.0.0.0/8,192.0.2.1)", errUsage)
 	}
+	if *glassPerDay < 1 {
+		return fmt.Errorf("%w: --break-glass-per-day takes a positive number", errUsage)
+	}
 	reg, err := openRegistry(ctx, &d)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
+	if *caseBinding {
+		reg.gate.UseCaseBinding(gate.CaseBinding{BreakGlassPerDay: *glassPerDay})
+	}
 	cfg := web.Config{RPID: *rpID}
 	if *origins != "" {
 		cfg.Origins = strings.Split(*origins, ",")
