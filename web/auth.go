@@ -35,8 +35,9 @@ func newBearer(prefix string) string {
 var revealable = []string{amane.RevealAll, amane.FieldCIN, amane.FieldPassport, amane.FieldRepCIN, amane.FieldEmail,
 	amane.FieldPhone, amane.FieldRIB, amane.FieldMandataire}
 
-// auth authenticates an API request and puts into its context who asks (principal), why (purpose)
-// and what they ask in clear (reveal). It decides nothing else: the gate does.
+// auth authenticates an API request and puts into its context who asks (principal), why (purpose),
+// what they ask in clear (reveal), and a break-the-glass reason if given. It decides nothing else: the
+// gate does.
 func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.authenticate(w, r, "amane")
@@ -46,6 +47,10 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 		ctx := amane.NewContextWithPrincipal(r.Context(), p)
 		if code := strings.TrimSpace(r.Header.Get("X-Amane-Purpose")); code != "" {
 			ctx = amane.NewContextWithPurpose(ctx, amane.Purpose{Code: code, Reference: strings.TrimSpace(r.Header.Get("X-Amane-Reference"))})
+		}
+		// A break-the-glass reason: the gate checks it, and weighs it only when it binds reads to cases.
+		if reason := strings.TrimSpace(r.Header.Get("X-Amane-Break-Glass")); reason != "" {
+			ctx = amane.NewContextWithBreakGlass(ctx, amane.BreakGlass{Reason: reason})
 		}
 		reveal, err := revealOf(r)
 		if err != nil {
