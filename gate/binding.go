@@ -120,8 +120,9 @@ func (d *decision) bind(ctx context.Context, record, rule string) (string, error
 	return "hors dossier: " + reason, nil
 }
 
-// checkBreakGlass returns the rule a reason breaks, "" if none: 10 to 200 characters, printable, and
-// no word that is a person's identifier (a CIN, an immatriculation, a phone number), as for a reference.
+// checkBreakGlass returns the rule a reason breaks, "" if none: 10 to 200 characters, printable, no
+// word that is a person's identifier (a CIN, an immatriculation, a phone number, as for a reference),
+// and no number of 6 digits or more, even written with spaces or dots.
 func checkBreakGlass(reason string) string {
 	n := utf8.RuneCountInString(reason)
 	if !utf8.ValidString(reason) || n < MinBreakGlassReason || n > MaxBreakGlassReason {
@@ -137,8 +138,27 @@ func checkBreakGlass(reason string) string {
 			return "must not hold a CIN, immatriculation or phone number"
 		}
 	}
-	if looksPersonal(strings.ReplaceAll(reason, " ", "")) {
-		return "must not hold a CIN, immatriculation or phone number"
+	if longDigitRun(reason) {
+		return "must not hold a number of 6 digits or more"
 	}
 	return ""
+}
+
+// longDigitRun reports whether s holds 6 digits or more in a row, counting across the separators a
+// phone number or an immatriculation is written with ("+212 661 234 567", "123.456.789"): a number
+// that long in a reason is an identifier (a case number, PRE-2026/0001, is two runs of 4).
+func longDigitRun(s string) bool {
+	n := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			if n++; n >= 6 {
+				return true
+			}
+		case r == ' ' || r == '.' || r == '-' || r == '+' || r == '(' || r == ')':
+		default:
+			n = 0
+		}
+	}
+	return false
 }

@@ -114,7 +114,8 @@ func TestBindCaseNotConcerningRecord(t *testing.T) {
 
 // TestBreakGlassWithReason: a reader without a case gives a written reason: allowed, journaled as hors
 // dossier with the reason. A reason too short, too long, or holding a person's identifier (a CIN, an
-// immatriculation) is refused and journaled by the rule it broke, never its text.
+// immatriculation, a phone number written with spaces) is refused and journaled by the rule it broke,
+// never its text.
 func TestBreakGlassWithReason(t *testing.T) {
 	amanetest.Each(t, func(t *testing.T, r *amanetest.Registry) {
 		cf := boundFixture(t, r)
@@ -126,7 +127,7 @@ func TestBreakGlassWithReason(t *testing.T) {
 		if e.Outcome != journal.Allowed || e.Record != "employee/"+itoa(cf.casa) || e.Reason != "hors dossier: "+reason {
 			t.Fatalf("read hors dossier journaled as %+v", e)
 		}
-		for _, bad := range []string{"urgent", strings.Repeat("motif ", 40), "demande de AB123456 au guichet", "voir 123456789 svp merci", "ligne\x00cachée pour rien"} {
+		for _, bad := range []string{"urgent", strings.Repeat("motif ", 40), "demande de AB123456 au guichet", "voir 123456789 svp merci", "ligne\x00cachée pour rien", "rappeler au +212 661 234 567 demain"} {
 			_, err := cf.gate.EmployeeByID(bindCtx(cf.peer, "PRE-2026/0001", bad), cf.casa)
 			if amane.ErrorCode(err) != amane.EINVALID {
 				t.Fatalf("reason %q: %v", bad, err)
