@@ -141,7 +141,19 @@ func cmdCaseAssign(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 func cmdCaseClose(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("case close", flag.ContinueOnError)
+	return caseNumberCommand(ctx, "close", args, stderr, func(ctx context.Context, reg *registry, number string) error {
+		if err := reg.gate.CloseCase(ctx, number); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Case %s closed.\n", number)
+		return nil
+	})
+}
+
+// caseNumberCommand runs `amane case VERB --data DIR --number N`: the flags, the registry and the
+// system principal acting as `case VERB`, then fn.
+func caseNumberCommand(ctx context.Context, verb string, args []string, stderr io.Writer, fn func(context.Context, *registry, string) error) error {
+	fs := flag.NewFlagSet("case "+verb, flag.ContinueOnError)
 	var d dataFlags
 	d.register(fs)
 	number := fs.String("number", "", "the case number")
@@ -149,18 +161,14 @@ func cmdCaseClose(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if *number == "" || fs.NArg() > 0 {
-		return fmt.Errorf("%w: amane case close --data DIR --number N", errUsage)
+		return fmt.Errorf("%w: amane case %s --data DIR --number N", errUsage, verb)
 	}
 	reg, err := openRegistry(ctx, &d)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
-	if err := reg.gate.CloseCase(systemContext(ctx, "case close"), *number); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Case %s closed.\n", *number)
-	return nil
+	return fn(systemContext(ctx, "case "+verb), reg, *number)
 }
 
 func cmdCaseList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -203,24 +211,11 @@ func cmdCaseList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func cmdCaseShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("case show", flag.ContinueOnError)
-	var d dataFlags
-	d.register(fs)
-	number := fs.String("number", "", "the case number")
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if *number == "" || fs.NArg() > 0 {
-		return fmt.Errorf("%w: amane case show --data DIR --number N", errUsage)
-	}
-	reg, err := openRegistry(ctx, &d)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	c, err := reg.gate.Case(systemContext(ctx, "case show"), *number)
-	if err != nil {
-		return err
-	}
-	return printJSON(stdout, c)
+	return caseNumberCommand(ctx, "show", args, stderr, func(ctx context.Context, reg *registry, number string) error {
+		c, err := reg.gate.Case(ctx, number)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, c)
+	})
 }
